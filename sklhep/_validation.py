@@ -1,0 +1,193 @@
+"""Input checks shared across sklhep: jets, binary labels, weights, optional imports.
+
+Every check raises an error a person can act on: what was wrong, the value received, how to fix it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+__all__ = [
+    "check_binary_labels",
+    "check_jets",
+    "check_sample_weight",
+    "import_optional",
+    "jets_to_list",
+]
+
+_EXTRA_OF = {
+    "xgboost": "xgboost",
+    "torch": "torch",
+    "skorch": "torch",
+    "energyflow": "emd",
+    "wasserstein": "emd",
+    "ot": "emd",
+    "pythia8mc": "gen",
+    "fastjet": "gen",
+    "dask": "dask",
+    "distributed": "dask",
+}
+
+
+def import_optional(module, *, purpose):
+    """Import an optional dependency or raise an ImportError naming the extra that installs it.
+
+    Parameters
+    ----------
+    module : str
+        The module to import, e.g. ``"xgboost"``.
+    purpose : str
+        What needs it, e.g. ``"the 'bdt' backend"``.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        extra = _EXTRA_OF.get(top)
+        hint = f'pip install "sklhep[{extra}]"' if extra else f"pip install {top}"
+        raise ImportError(f"{purpose} needs {top}, which is not installed: {hint}.") from exc
+
+
+def check_binary_labels(y, *, what="y", meaning="the two classes"):
+    """Check that ``y`` holds exactly the two values 0 and 1 and return it as an int array.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    what : str
+        The name used in error messages.
+    meaning : str
+        What the two labels stand for, used in error messages.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{what} must be one-dimensional; got shape {y.shape}.")
+    if y.size == 0:
+        raise ValueError(f"{what} is empty; at least one sample of each of {meaning} is needed.")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{what} contains NaN or inf.")
+    values = np.unique(y)
+    if not np.all(np.isin(values, [0, 1])):
+        raise ValueError(
+            f"{what} must label {meaning} with 0 and 1; got the values {values.tolist()}."
+        )
+    if values.size < 2:
+        raise ValueError(
+            f"{what} must contain both labels 0 and 1 for {meaning}; got only "
+            f"{values.tolist()}."
+        )
+    return y.astype(int)
+
+
+def check_sample_weight(sample_weight, n_samples, *, allow_negative=False, what="sample_weight"):
+    """Validate per-sample weights and return them as a float array (ones when None).
+
+    Negative weights are refused unless ``allow_negative`` (e.g. NLO simulation in unfolding).
+    """
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=float)
+    w = np.asarray(sample_weight, dtype=float)
+    if w.ndim == 0:
+        w = np.full(n_samples, float(w))
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(
+            f"{what} must have one entry per sample ({n_samples}); got shape {w.shape}."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{what} contains NaN or inf.")
+    if not allow_negative and np.any(w < 0):
+        raise ValueError(
+            f"{what} must be non-negative here; got {int(np.sum(w < 0))} negative weight(s) "
+            f"(smallest {w.min():g})."
+        )
+    if not np.any(w != 0):
+        raise ValueError(f"{what} is all zero; nothing would be learned.")
+    return w
+
+
+def check_jets(jets, *, min_features=3, allow_empty_jets=True, dtype=float, what="jets"):
+    """Validate jets and return them as one zero-padded 3-D array.
+
+    Parameters
+    ----------
+    jets : array of shape (n_jets, n_particles, n_features) or list of 2-D arrays
+        Particles as rows (pt, y, phi[, pid, ...]), zero-padded (rows with pt == 0 are padding).
+    min_features : int, default=3
+        The fewest features per particle accepted.
+    allow_empty_jets : bool, default=True
+        Whether a jet with no particles is allowed.
+    dtype : dtype, default=float
+    what : str
+        The name used in error messages.
+
+    Returns
+    -------
+    jets : ndarray of shape (n_jets, max_particles, n_features)
+
+    Raises
+    ------
+    ValueError
+        For a wrong number of dimensions, too few features, inconsistent feature counts between
+        jets, NaN or inf, negative pt, or an empty collection.
+    """
+    if isinstance(jets, np.ndarray) and jets.dtype != object:
+        arr = np.asarray(jets, dtype=dtype)
+        if arr.ndim != 3:
+            raise ValueError(
+                f"{what} must be a 3-D array (n_jets, n_particles, n_features) or a list of 2-D "
+                f"per-jet arrays; got an array of shape {arr.shape}."
+            )
+    else:
+        try:
+            items = [np.asarray(j, dtype=dtype) for j in jets]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{what} must be a 3-D array or a list of 2-D (n_particles, n_features) arrays: "
+                f"{exc}"
+            ) from exc
+        for i, j in enumerate(items):
+            if j.ndim == 1 and j.size == 0:
+                items[i] = j = j.reshape(0, min_features)
+            if j.ndim != 2:
+                raise ValueError(
+                    f"Each jet in {what} must be a 2-D (n_particles, n_features) array; jet {i} "
+                    f"has shape {j.shape}."
+                )
+        counts = {j.shape[1] for j in items if j.shape[0] > 0}
+        if len(counts) > 1:
+            raise ValueError(
+                f"All jets in {what} must have the same number of features; got {sorted(counts)}."
+            )
+        n_feat = counts.pop() if counts else min_features
+        n_max = max((j.shape[0] for j in items), default=0)
+        arr = np.zeros((len(items), n_max, n_feat), dtype=dtype)
+        for i, j in enumerate(items):
+            if j.shape[0]:
+                arr[i, : j.shape[0]] = j
+    if arr.shape[0] == 0:
+        raise ValueError(f"{what} is empty: at least one jet is needed.")
+    if arr.shape[2] < min_features:
+        raise ValueError(
+            f"{what} must have at least {min_features} features per particle (pt, y, phi, ...); "
+            f"got {arr.shape[2]}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} contains NaN or inf.")
+    if np.any(arr[..., 0] < 0):
+        raise ValueError(f"{what} has particles with negative pt (feature 0); pt must be >= 0.")
+    if not allow_empty_jets:
+        empty = ~np.any(arr[..., 0] > 0, axis=1)
+        if np.any(empty):
+            raise ValueError(
+                f"{what} contains {int(empty.sum())} empty jet(s) (no particle with pt > 0), e.g. "
+                f"jet {int(np.flatnonzero(empty)[0])}."
+            )
+    return arr
+
+
+def jets_to_list(jets):
+    """Strip zero padding: a list of (n_particles_i, n_features) arrays, one per jet."""
+    arr = check_jets(jets, min_features=1)
+    return [j[j[:, 0] > 0] for j in arr]
