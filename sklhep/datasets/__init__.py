@@ -1,0 +1,4 @@
+"""Events to learn from: a built-in parton shower, Pythia jets, a detector model, toys with
+analytic truth, and loaders for files a user already has."""
+
+__all__ = []

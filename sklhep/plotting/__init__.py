@@ -1,0 +1,7 @@
+"""matplotlib figures for sklhep results: ROC curves, spectra, topics, filters, distances.
+
+Each family of plots lives in its own private module and is re-exported here. matplotlib is
+imported by these modules, so ``import sklhep`` never imports this subpackage.
+"""
+
+__all__ = []
