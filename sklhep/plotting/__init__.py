@@ -5,3 +5,7 @@ imported by these modules, so ``import sklhep`` never imports this subpackage.
 """
 
 __all__ = []
+
+from ._emd import plot_correlation_dimension, plot_emd_flow  # noqa: E402
+
+__all__ += ["plot_correlation_dimension", "plot_emd_flow"]
