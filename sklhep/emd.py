@@ -205,11 +205,17 @@ def _raise_on_status(ws, status, where):
         )
 
 
-def _exact_block(evs_a, evs_b, R, beta, norm, periodic_phi):
-    """EMDs between two lists of non-empty events (``evs_b=None``: symmetric, within ``evs_a``)."""
+def _exact_block(evs_a, evs_b, R, beta, norm, periodic_phi, n_threads=1):
+    """EMDs between two lists of non-empty events (``evs_b=None``: symmetric, within ``evs_a``),
+    on ``n_threads`` OpenMP threads of the ``wasserstein`` solver."""
     ws = _wasserstein()
+    if periodic_phi:
+        # When every phi of the block lies in one interval of length <= pi, no difference
+        # wraps around and the plain (faster) Euclidean solver gives the identical answer.
+        phis = np.concatenate([e[:, 2] for e in evs_a + (evs_b or [])])
+        periodic_phi = phis.size > 0 and np.ptp(phis) > math.pi
     cls = ws.PairwiseEMDYPhi if periodic_phi else ws.PairwiseEMD
-    solver = cls(float(R), float(beta), bool(norm), 1, 0, False, throw_on_error=True)
+    solver = cls(float(R), float(beta), bool(norm), int(n_threads), 0, False, throw_on_error=True)
     if evs_b is None:
         solver(evs_a)
     else:
@@ -429,6 +435,20 @@ def _pairwise(evs_a, evs_b, *, kernel, params, chunk_size, n_jobs, verbose):
     out = np.zeros((n_a, n_b))
     if n_a == 0 or n_b == 0:
         return out
+    outer_jobs = n_jobs
+    if kernel == "exact":
+        # The wasserstein solver holds the GIL, so Python threads cannot share its work. Under a
+        # thread-based (the default here) or sequential joblib backend, blocks therefore run one
+        # after another, each on n_jobs OpenMP threads of the solver; under a process or
+        # distributed backend (loky, dask, ...) blocks run in parallel, one thread each.
+        import joblib
+        from joblib._parallel_backends import SequentialBackend, ThreadingBackend
+        from joblib.parallel import get_active_backend
+
+        backend, _ = get_active_backend(prefer="threads")
+        if isinstance(backend, (ThreadingBackend, SequentialBackend)):
+            params = dict(params, n_threads=joblib.effective_n_jobs(n_jobs))
+            outer_jobs = 1
     starts_a = range(0, n_a, chunk_size)
     starts_b = range(0, n_b, chunk_size)
     tasks = []
@@ -442,7 +462,9 @@ def _pairwise(evs_a, evs_b, *, kernel, params, chunk_size, n_jobs, verbose):
             else:
                 blk_b = (evs_a if symmetric else evs_b)[j0 : j0 + chunk_size]
             tasks.append(delayed(_block_task)(i0, j0, blk_a, blk_b, kernel, params))
-    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+    results = Parallel(n_jobs=outer_jobs, prefer="threads", return_as="generator_unordered")(
+        tasks
+    )
     if verbose:
         from tqdm.auto import tqdm
 

@@ -211,8 +211,15 @@ def test_fit_transform_equals_fit_then_transform_and_chunks():
 def test_n_jobs_equals_serial():
     evs = random_events(9, 20)
     serial = EMDTransformer(chunk_size=6).fit_transform(evs)
+    # default: blocks in turn, each on 2 solver threads
     parallel = EMDTransformer(chunk_size=6, n_jobs=2).fit_transform(evs)
     np.testing.assert_allclose(parallel, serial, atol=1e-13)
+    # a process backend: blocks in parallel worker processes
+    import joblib
+
+    with joblib.parallel_backend("loky", n_jobs=2):
+        in_processes = EMDTransformer(chunk_size=6, n_jobs=2).fit_transform(evs)
+    np.testing.assert_allclose(in_processes, serial, atol=1e-13)
 
 
 def test_dask_localcluster_equals_serial():
