@@ -42,7 +42,7 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    bins : int or sequence of int, default=20
+    bins : int or sequence of int, default=10
         Bins per feature (one number for all features, or one per feature).
     binning : {"quantile", "uniform"}, default="quantile"
         ``"quantile"``: edges at weighted quantiles of the training data (all classes pooled), so
@@ -95,7 +95,7 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
         sample_weight=True, losses=("bce",), particle_sets=False, max_features=MAX_FEATURES
     )
 
-    def __init__(self, bins=20, binning="quantile", smoothing=1.0):
+    def __init__(self, bins=10, binning="quantile", smoothing=1.0):
         self.bins = bins
         self.binning = binning
         self.smoothing = smoothing
