@@ -448,3 +448,13 @@ def test_capabilities_declared():
     caps = backend_capabilities(HistogramClassifier)
     assert caps.sample_weight and caps.losses == ("bce",) and caps.max_features == 3
     assert not caps.particle_sets
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from sklhep.backends import histogram, trees
+
+    for module in (trees, histogram):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

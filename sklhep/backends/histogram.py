@@ -65,7 +65,7 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
         The smoothing weight added to every cell of each class, ``alpha w̄ W_k / W``.
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` had string column names.
 
     See Also

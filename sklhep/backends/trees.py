@@ -76,7 +76,7 @@ class BDTClassifier(ClassifierMixin, BaseEstimator):
         Rounds used for prediction (the best round when early stopping).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` had string column names.
     evals_result_ : dict
         Validation loss per round when early stopping, else empty.
