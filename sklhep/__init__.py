@@ -15,6 +15,8 @@ __version__ = "0.1.0.dev0"
 
 # Public names -> the module that defines them, imported lazily (PEP 562).
 _LAZY = {
+    "BDTClassifier": "sklhep.backends.trees",
+    "HistogramClassifier": "sklhep.backends.histogram",
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
     "EMDTransformer": "sklhep.emd",
@@ -23,7 +25,7 @@ _LAZY = {
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "metrics", "plotting", "preprocessing")
+_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing")
 
 __all__ = [
     "BackendCapabilities",

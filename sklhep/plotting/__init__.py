@@ -4,8 +4,11 @@ Each family of plots lives in its own private module and is re-exported here. ma
 imported by these modules, so ``import sklhep`` never imports this subpackage.
 """
 
-__all__ = []
+from ._emd import plot_correlation_dimension, plot_emd_flow
+from ._jets import plot_quark_gluon
 
-from ._emd import plot_correlation_dimension, plot_emd_flow  # noqa: E402
-
-__all__ += ["plot_correlation_dimension", "plot_emd_flow"]
+__all__ = [
+    "plot_correlation_dimension",
+    "plot_emd_flow",
+    "plot_quark_gluon",
+]
