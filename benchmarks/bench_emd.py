@@ -49,7 +49,7 @@ def shower_jets(n_jets, lo, hi, seed):
     except ImportError:
         return None
     try:
-        X, _ = make_jets(n_jets=4 * n_jets, random_state=seed)[:2]
+        X, _ = make_jets(4 * n_jets, flavor="both", random_state=seed)
     except Exception as exc:  # noqa: BLE001 - the shower API may differ; fall back quietly
         print(f"(make_jets unavailable: {exc}; using synthetic jets)")
         return None
