@@ -1,4 +1,16 @@
 """Events to learn from: a built-in parton shower, Pythia jets, a detector model, toys with
 analytic truth, and loaders for files a user already has."""
 
-__all__ = []
+from .toys import gaussian_kl_divergence
+from .toys import make_exponential_mixtures
+from .toys import make_gaussian_mixtures
+from .toys import make_gaussian_pair
+from .toys import make_gaussian_unfolding
+
+__all__ = [
+    "gaussian_kl_divergence",
+    "make_exponential_mixtures",
+    "make_gaussian_mixtures",
+    "make_gaussian_pair",
+    "make_gaussian_unfolding",
+]
