@@ -18,7 +18,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._registry import resolve_backend
 from ._validation import check_binary_labels, check_jets, check_sample_weight
@@ -27,15 +28,44 @@ from .backends._base import LOSSES, backend_capabilities
 __all__ = ["LikelihoodRatioEstimator"]
 
 _CALIBRATIONS = ("histogram", "isotonic")
+_MEANING = "the numerator p (1) and the denominator q (0)"
 
 
 # --------------------------------------------------------------------------------------------------
 # helpers shared with sklhep.cwola
 # --------------------------------------------------------------------------------------------------
+def check_labels(y, meaning):
+    """``y`` as a 1-D int array of 0 and 1, or an error that says what is wrong with it."""
+    if y is None:
+        raise ValueError(
+            f"requires y to be passed, but the target y is None: y must label {meaning} with 0 "
+            "and 1."
+        )
+    y = column_or_1d(y, warn=True)
+    if y.size and y.dtype.kind in "fiub":
+        kind = type_of_target(y)
+        if kind == "continuous":
+            raise ValueError(
+                f"y must label {meaning} with 0 and 1; got a continuous target (e.g. {y[0]!r})."
+            )
+        if kind == "multiclass":
+            raise ValueError(
+                f"Only binary classification is supported: y must label {meaning} with 0 and 1; "
+                f"got the values {np.unique(y).tolist()[:10]}."
+            )
+    values = np.unique(y)
+    if values.size == 1:
+        raise ValueError(
+            f"y holds one class only ({values.tolist()}); both labels 0 and 1 are needed, for "
+            f"{meaning}."
+        )
+    return check_binary_labels(y, what="y", meaning=meaning)
+
+
 def balanced_weights(y, sample_weight):
-    """Rescale weights so that both classes carry the same total, n/2 each (mean weight 1)."""
+    """Rescale weights so that both classes carry the same total, half of the total weight."""
     w = np.asarray(sample_weight, dtype=float).copy()
-    n = len(y)
+    half = w.sum() / 2.0
     for label in (0, 1):
         mask = y == label
         total = w[mask].sum()
@@ -44,7 +74,7 @@ def balanced_weights(y, sample_weight):
                 f"The events of class {label} have zero total sample_weight; both classes need "
                 "positive weight."
             )
-        w[mask] *= (n / 2.0) / total
+        w[mask] *= half / total
     return w
 
 
@@ -279,10 +309,12 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklhep import LikelihoodRatioEstimator
     >>> from sklhep.datasets import make_gaussian_pair
-    >>> X, y, log_ratio = make_gaussian_pair(5000, random_state=0)
+    >>> X, y, log_ratio = make_gaussian_pair(20000, random_state=0)
     >>> lre = LikelihoodRatioEstimator(backend=LogisticRegression()).fit(X, y)
     >>> round(float(lre.predict_log_ratio([[0.5]])[0]), 1)   # exact: 2 * 0.5
     1.0
+    >>> round(lre.kl_divergence(X, y), 1)                    # exact: 2
+    2.0
     """
 
     def __init__(
@@ -342,7 +374,7 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
             hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
         )
         X = self._validate_X(X, reset=True)
-        y = check_binary_labels(y, what="y", meaning="the numerator p (1) and denominator q (0)")
+        y = check_labels(y, _MEANING)
         if len(y) != X.shape[0]:
             raise ValueError(
                 f"X and y have different numbers of samples: {X.shape[0]} and {len(y)}."
@@ -476,11 +508,12 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """1 where ``p(x) > q(x)``, else 0."""
+        check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def _held_out(self, X, y, sample_weight):
         g = self.decision_function(X)
-        y = check_binary_labels(y, what="y", meaning="the numerator p (1) and denominator q (0)")
+        y = check_labels(y, _MEANING)
         if len(y) != len(g):
             raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
         w = check_sample_weight(sample_weight, len(y))
