@@ -25,7 +25,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_sample_weight
-from .ratio import LikelihoodRatioEstimator, check_labels
+from .ratio import LikelihoodRatioEstimator, average_log_ratios, check_labels
 
 __all__ = ["CWoLaClassifier", "check_fractions", "signal_ratio_from_mixed"]
 
@@ -130,8 +130,8 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
     n_folds : int or None, default=None
         With ``k`` folds, train ``k`` models, each on ``k-1`` folds: every training event is scored
         by a model that never saw it (``oof_decision_function_``), the protection against learning
-        statistical fluctuations in a CWoLa hunt; new events get the average of the fold models'
-        log ratios. None trains one model on all events.
+        statistical fluctuations in a CWoLa hunt; new events get the average of the fold models
+        (their probabilities are averaged). None trains one model on all events.
     calibration : {None, "histogram", "isotonic"}, default=None
         Recalibrate each mixture classifier's log ratio with a cross-fitted monotone map (see
         :class:`~sklhep.LikelihoodRatioEstimator`). The ranking, hence the ROC curve, needs none;
@@ -239,6 +239,9 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = np.array([0, 1])
             return self
 
+        Xa = X if hasattr(X, "iloc") else np.asarray(X) if not isinstance(X, list) else X
+        if len(y) != len(Xa):
+            raise ValueError(f"X and y have different numbers of samples: {len(Xa)} and {len(y)}.")
         n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
         if n_min < k:
             raise ValueError(
@@ -246,9 +249,6 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
                 f"{n_min}."
             )
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
-        Xa = X if hasattr(X, "iloc") else np.asarray(X) if not isinstance(X, list) else X
-        if len(y) != len(Xa):
-            raise ValueError(f"X and y have different numbers of samples: {len(Xa)} and {len(y)}.")
         splitter = StratifiedKFold(k, shuffle=True, random_state=rng.randint(2**31 - 1))
         self.folds_ = list(splitter.split(np.zeros(len(y)), y))
         folds = self.folds_
@@ -290,7 +290,8 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """The estimated log mixed ratio ``log p_M1(x)/p_M2(x)`` (monotone in the pure ratio).
 
-        With ``n_folds`` it is the average over the fold models.
+        With ``n_folds`` the fold models are combined by averaging their probabilities
+        ``R/(1+R)`` (see :func:`sklhep.ratio.average_log_ratios`).
 
         Parameters
         ----------
@@ -301,7 +302,7 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
         log_ratio : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        return np.mean([est.decision_function(X) for est in self.estimators_], axis=0)
+        return average_log_ratios([est.decision_function(X) for est in self.estimators_])
 
     def predict_proba(self, X):
         """Mixture probabilities for equal mixture sizes: ``[1/(1+R), R/(1+R)]``.

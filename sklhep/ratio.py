@@ -13,7 +13,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, log_expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
@@ -60,6 +60,19 @@ def check_labels(y, meaning):
             f"{meaning}."
         )
     return check_binary_labels(y, what="y", meaning=meaning)
+
+
+def average_log_ratios(log_ratios):
+    """Combine the log ratios of several models by averaging their probabilities ``r/(1+r)``.
+
+    Returns ``log(mean s) - log(mean (1-s))`` with ``s = sigmoid(g)``, computed in log space so
+    that large ratios keep their precision. Unlike the mean of the log ratios it is defined when the
+    models disagree with certainty (``+inf`` and ``-inf``).
+    """
+    g = np.asarray(log_ratios, dtype=float)
+    if g.shape[0] == 1:
+        return g[0]
+    return logsumexp(log_expit(g), axis=0) - logsumexp(log_expit(-g), axis=0)
 
 
 def balanced_weights(y, sample_weight):
@@ -250,9 +263,9 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
     calibration : {None, "histogram", "isotonic"}, default=None
         Recalibrate the learned log ratio with a monotone map fitted on cross-fitted (out-of-fold)
         outputs: equal-population bins of the raw output, or isotonic regression. The backend is
-        then trained on each of the ``calibration_cv`` training folds and the calibrated log ratios
-        of the fold models are averaged (as :class:`~sklearn.calibration.CalibratedClassifierCV`
-        does with ``ensemble=True``).
+        then trained on each of the ``calibration_cv`` training folds and the calibrated
+        probabilities of the fold models are averaged (as
+        :class:`~sklearn.calibration.CalibratedClassifierCV` does with ``ensemble=True``).
     calibration_cv : int, default=5
         Number of folds for the cross-fitted calibration.
     clip : float, (float, float) or None, default=None
@@ -270,7 +283,8 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
     ----------
     backends_ : list of estimators
         The fitted backend: one, trained on all events, without calibration; with calibration the
-        ``calibration_cv`` fold models, whose calibrated log ratios are averaged.
+        ``calibration_cv`` fold models, whose calibrated outputs are averaged (as probabilities
+        ``r/(1+r)``, see :func:`average_log_ratios`).
     calibrator_ : object or None
         The calibration map fitted on the pooled out-of-fold outputs, if ``calibration`` is set.
     classes_ : ndarray of shape (2,)
@@ -463,12 +477,11 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         if self.calibrator_ is None:
             g = _raw_log_ratio(self.backends_[0], X) - self._offsets[0]
         else:
-            g = np.mean(
+            g = average_log_ratios(
                 [
                     self.calibrator_.transform(_raw_log_ratio(b, X) - off)
                     for b, off in zip(self.backends_, self._offsets)
-                ],
-                axis=0,
+                ]
             )
         if self._clip_bounds is not None:
             g = np.clip(g, *self._clip_bounds)
