@@ -1,6 +1,7 @@
 """Events to learn from: a built-in parton shower, Pythia jets, a detector model, toys with
 analytic truth, and loaders for files a user already has."""
 
+from .shower import make_jets, make_mixtures
 from .toys import gaussian_kl_divergence
 from .toys import make_exponential_mixtures
 from .toys import make_gaussian_mixtures
@@ -13,4 +14,6 @@ __all__ = [
     "make_gaussian_mixtures",
     "make_gaussian_pair",
     "make_gaussian_unfolding",
+    "make_jets",
+    "make_mixtures",
 ]
