@@ -5,7 +5,11 @@ imported by these modules, so ``import sklhep`` never imports this subpackage.
 """
 
 from ._jets import plot_quark_gluon
+from ._roc import plot_ratio_calibration, plot_roc, plot_sic
 
 __all__ = [
     "plot_quark_gluon",
+    "plot_ratio_calibration",
+    "plot_roc",
+    "plot_sic",
 ]
