@@ -265,6 +265,10 @@ def test_histogram_smoothing_handles_empty_cells():
     raw = HistogramClassifier(bins=3, binning="uniform", smoothing=0).fit(X, y)
     assert raw.decision_function([[5.0]])[0] == np.inf
     np.testing.assert_array_equal(raw.predict_proba([[5.0]]), [[0.0, 1.0]])
+    # A cell empty of both classes predicts the class priors, with or without smoothing.
+    gap = HistogramClassifier(bins=4, binning="uniform", smoothing=0).fit(X[:40], y[:40])
+    np.testing.assert_allclose(gap.predict_proba([[-1.0]]), [[0.25, 0.75]])
+    np.testing.assert_allclose(gap.decision_function([[-1.0]]), np.log(3))
     # Larger smoothing pulls a cell towards the class priors (31/42).
     heavy = HistogramClassifier(bins=3, binning="uniform", smoothing=1000).fit(X, y)
     assert abs(heavy.predict_proba([[5.0]])[0, 1] - 31 / 42) < 0.02
