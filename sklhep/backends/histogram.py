@@ -240,7 +240,7 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
             with np.errstate(divide="ignore"):
                 return np.log(self.predict_proba(X))
         c = self._smoothed_counts(X)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             g = np.log(c[:, 1]) - np.log(c[:, 0])
         empty = (c[:, 0] <= 0) & (c[:, 1] <= 0)  # only possible with smoothing=0: the priors
         g[empty] = np.log(self.class_weight_totals_[1] / self.class_weight_totals_[0])
