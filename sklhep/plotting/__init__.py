@@ -4,4 +4,8 @@ Each family of plots lives in its own private module and is re-exported here. ma
 imported by these modules, so ``import sklhep`` never imports this subpackage.
 """
 
-__all__ = []
+from ._jets import plot_quark_gluon
+
+__all__ = [
+    "plot_quark_gluon",
+]
