@@ -123,6 +123,27 @@ def test_bdt_mlc_is_stable_on_separated_classes():
     assert bdt.score(X, y) > 0.99
 
 
+def test_bdt_mlc_objective_gradient_is_exact():
+    import xgboost as xgb
+
+    from sklhep.backends import loss_per_event
+    from sklhep.backends.trees import _mlc_objective
+
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 2, 50).astype(float)
+    w = rng.uniform(0.1, 3.0, 50)
+    g = rng.normal(0.0, 2.0, 50)
+    grad, hess = _mlc_objective(g, xgb.DMatrix(np.zeros((50, 1)), label=y, weight=w))
+    eps = 1e-6
+    numeric = w * (loss_per_event("mlc", y, g + eps) - loss_per_event("mlc", y, g - eps)) / (2 * eps)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+    # The stabilised Hessian is positive for both classes and equals the exact one
+    # (w exp(g) for class 0, 0 for class 1) summed over a balanced pair at the minimum, g = 0.
+    assert np.all(hess > 0)
+    _, h_pair = _mlc_objective(np.zeros(2), xgb.DMatrix(np.zeros((2, 1)), label=[0.0, 1.0]))
+    assert h_pair.sum() == pytest.approx(1.0)
+
+
 def test_bdt_weight_scale_does_not_matter():
     # Weights normalised to a probability (sum 1) must not switch off the splits.
     X, y = gaussians(3000, 3000, seed=2)

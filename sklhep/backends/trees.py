@@ -158,7 +158,7 @@ class BDTClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self):
         check_loss(self.loss, self.sklhep_capabilities.losses)
         _check_int(self.n_estimators, "n_estimators", 1)
-        _check_int(self.max_depth, "max_depth", 0)
+        _check_int(self.max_depth, "max_depth", 1)
         _check_real(self.learning_rate, "learning_rate", 0, None, low_open=True)
         _check_real(self.subsample, "subsample", 0, 1, low_open=True)
         _check_real(self.min_child_weight, "min_child_weight", 0, None)
