@@ -92,6 +92,13 @@ class BDTClassifier(ClassifierMixin, BaseEstimator):
     events, so a leaf dominated by class 1 takes a near-infinite Newton step and the boosting
     diverges. Both have the same fixed point, so the minimiser is unchanged.
 
+    Where class 1 populates a region with (almost) no class-0 events, the mlc loss has no finite
+    minimum there and its raw output keeps growing with the number of rounds, while ``bce``
+    saturates. On two 4-D Gaussians with 200k events the two losses rank events equally well
+    (AUC 0.9200 vs 0.9201) but the log ratio of ``mlc`` is off by 1.4 RMS (0.26 for ``bce``),
+    almost all of it where ``log p/q > 4``; shallower trees (``max_depth=2``: 0.39) or ``bce``
+    give better-calibrated ratios in many dimensions.
+
     References
     ----------
     .. [1] T. Chen and C. Guestrin, "XGBoost: A Scalable Tree Boosting System", KDD 2016,
