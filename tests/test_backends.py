@@ -483,3 +483,14 @@ def test_docstring_examples_run():
     for module in (trees, histogram):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_getting_the_bdt_does_not_import_xgboost():
+    import subprocess
+
+    code = (
+        "import sys, sklhep; b = sklhep.get_backend('bdt'); h = sklhep.get_backend('histogram'); "
+        "print('xgboost' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
