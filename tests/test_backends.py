@@ -341,8 +341,10 @@ def test_histogram_bad_parameters(params, match):
 # ------------------------------------------------------------------------------------------------
 
 BACKENDS = {
-    "bdt": lambda: BDTClassifier(n_estimators=20, random_state=0),
-    "bdt-mlc": lambda: BDTClassifier(n_estimators=20, loss="mlc", random_state=0),
+    "bdt": lambda: BDTClassifier(n_estimators=60, learning_rate=0.3, random_state=0),
+    "bdt-mlc": lambda: BDTClassifier(
+        n_estimators=60, learning_rate=0.3, loss="mlc", random_state=0
+    ),
     "histogram": lambda: HistogramClassifier(bins=10),
 }
 both = pytest.mark.parametrize("make", BACKENDS.values(), ids=BACKENDS.keys())
@@ -361,21 +363,31 @@ def test_pipeline_and_pickle_and_clone(make):
     assert not hasattr(twin.steps[-1][1], "classes_")
 
 
+def _interaction_data():
+    # Class 1 where x1 x2 > 0 (blurred): additive depth-1 stumps cannot model it.
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(1200, 2))
+    y = (X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=1200) > 0).astype(int)
+    return X, y
+
+
 @pytest.mark.parametrize(
-    "make, grid",
+    "make, grid, data",
     [
-        (BACKENDS["bdt"], {"bdtclassifier__max_depth": [1, 3]}),
-        (BACKENDS["histogram"], {"histogramclassifier__bins": [2, 20]}),
+        (BACKENDS["bdt"], {"bdtclassifier__max_depth": [1, 3]}, _interaction_data),
+        (BACKENDS["histogram"], {"histogramclassifier__bins": [2, 20]},
+         lambda: gaussians(600, 600, seed=8)[:2]),
     ],
     ids=["bdt", "histogram"],
 )
-def test_grid_search_over_backend_parameter(make, grid):
-    X, y = gaussians(600, 600, seed=8)
+def test_grid_search_over_backend_parameter(make, grid, data):
+    X, y = data()
     search = GridSearchCV(make_pipeline(StandardScaler(), make()), grid, cv=3,
                           scoring="neg_log_loss").fit(X, y)
     name, values = next(iter(grid.items()))
-    # One bin (of two) or depth-1 stumps are worse than the finer model.
+    # Stumps cannot model the interaction; two bins cannot follow a smooth ratio.
     assert search.best_params_[name] == values[1]
+    assert search.best_estimator_[-1].get_params()[name.split("__")[1]] == values[1]
 
 
 @both
