@@ -123,6 +123,15 @@ def test_bdt_mlc_is_stable_on_separated_classes():
     assert bdt.score(X, y) > 0.99
 
 
+def test_bdt_mlc_tails_stay_bounded():
+    # Where class 1 lives almost alone the mlc loss has no finite minimum; with a constant class-1
+    # Hessian the raw output there grows by ~2 learning rates per round (g ~ 30 at x ~ 2.3 here).
+    X, y = gaussians(20000, 20000, seed=13)
+    x = np.linspace(1.5, 2.6, 221)
+    g = BDTClassifier(loss="mlc", random_state=0).fit(X, y).decision_function(x[:, None])
+    assert np.max(np.abs(g - 2 * x)) < 2.0
+
+
 def test_bdt_mlc_objective_gradient_is_exact():
     import xgboost as xgb
 
