@@ -1,9 +1,11 @@
 """Events to learn from: a built-in parton shower, Pythia jets, a detector model, toys with
 analytic truth, and loaders for files a user already has."""
 
+from .detector import DetectorSmearing
 from .shower import make_jets, make_mixtures
 
 __all__ = [
+    "DetectorSmearing",
     "make_jets",
     "make_mixtures",
 ]
