@@ -41,7 +41,8 @@ def test_efficiency_per_category(i, kind):
     np.testing.assert_array_equal(passed, found == 1)
     # Other categories are untouched.
     other = PIDS[list(PIDS)[(i + 1) % 3]]
-    assert np.all(_perfect(efficiency=tuple(eff)).fit_transform(_single_particle_jets(10, 10.0, other))[..., 0] == 10)
+    untouched = _perfect(efficiency=tuple(eff)).fit_transform(_single_particle_jets(10, 10, other))
+    assert np.all(untouched[..., 0] == 10)
 
 
 @pytest.mark.parametrize("i, kind", list(enumerate(PIDS)))

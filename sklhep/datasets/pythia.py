@@ -171,7 +171,7 @@ def generate_pythia_jets(n_jets, process="zjets", *, pt_min=500.0, pt_max=550.0,
     pt_min, pt_max : float, default=500.0, 550.0
         Jet pt window in GeV (both leading jets for dijets).
     y_max : float or None, default=None
-        Largest |rapidity| of the jet(s); None means 1.7 for Z+jet and 2.5 for dijets.
+        Largest absolute rapidity of the jet(s); None means 1.7 for Z+jet and 2.5 for dijets.
     R : float, default=0.4
         Anti-kT radius.
     ecm : float, default=14000.0
@@ -209,7 +209,8 @@ def generate_pythia_jets(n_jets, process="zjets", *, pt_min=500.0, pt_max=550.0,
        jets", JHEP 01 (2019) 121.
     .. [2] C. Bierlich et al., "A comprehensive guide to the physics and usage of PYTHIA 8.3",
        SciPost Phys. Codebases 8 (2022).
-    .. [3] M. Cacciari, G. P. Salam, G. Soyez, "FastJet user manual", Eur. Phys. J. C 72 (2012) 1896.
+    .. [3] M. Cacciari, G. P. Salam, G. Soyez, "FastJet user manual", Eur. Phys. J. C 72 (2012)
+       1896.
 
     Examples
     --------
@@ -295,7 +296,9 @@ def _trim(result, max_particles):
     if isinstance(max_particles, bool) or not isinstance(max_particles, (int, np.integer)) or (
         max_particles < 1
     ):
-        raise ValueError(f"max_particles must be None or a positive integer; got {max_particles!r}.")
+        raise ValueError(
+            f"max_particles must be None or a positive integer; got {max_particles!r}."
+        )
     X = result[0]
     if X.shape[1] >= max_particles:
         X = X[:, :max_particles]
