@@ -4,4 +4,6 @@ Each family of plots lives in its own private module and is re-exported here. ma
 imported by these modules, so ``import sklhep`` never imports this subpackage.
 """
 
-__all__ = []
+from ._setnets import plot_efn_filters
+
+__all__ = ["plot_efn_filters"]
