@@ -15,6 +15,8 @@ __version__ = "0.1.0.dev0"
 
 # Public names -> the module that defines them, imported lazily (PEP 562).
 _LAZY = {
+    "BDTClassifier": "sklhep.backends.trees",
+    "HistogramClassifier": "sklhep.backends.histogram",
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
     "EMDTransformer": "sklhep.emd",

@@ -1,4 +1,9 @@
 """Events to learn from: a built-in parton shower, Pythia jets, a detector model, toys with
 analytic truth, and loaders for files a user already has."""
 
-__all__ = []
+from .shower import make_jets, make_mixtures
+
+__all__ = [
+    "make_jets",
+    "make_mixtures",
+]

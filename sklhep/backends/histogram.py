@@ -1,0 +1,277 @@
+"""A binned density-ratio classifier for one to three features: ``backend="histogram"``.
+
+The baseline the likelihood-ratio papers start from: fill one weighted histogram per class and read
+the class probabilities off the bin an event falls in. It is exact in the large-sample, fine-binning
+limit and needs nothing beyond numpy.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BackendCapabilities
+from ._common import check_fit_data
+
+__all__ = ["HistogramClassifier"]
+
+#: The most features a histogram backend accepts.
+MAX_FEATURES = 3
+# Refuse grids that would need more cells than this (memory and emptiness both explode).
+_MAX_CELLS = 10_000_000
+
+
+class HistogramClassifier(ClassifierMixin, BaseEstimator):
+    """Per-class weighted histograms on a common grid; probabilities from the bin contents.
+
+    For an event in grid cell ``b``, with ``c_k(b)`` the summed weight of class ``k`` in the cell,
+    ``W_k`` the class total and ``W`` the grand total,
+
+    .. math::
+
+        P(k \\mid b) = \\frac{c_k(b) + \\alpha\\, \\bar w\\, W_k / W}
+                           {\\sum_j c_j(b) + \\alpha\\, \\bar w},
+
+    where ``alpha`` is ``smoothing`` and ``w̄`` the mean event weight: a pseudo-count of ``alpha``
+    average events, shared out in proportion to the class totals, so an empty cell predicts the
+    class priors instead of 0/0. Like any classifier it respects the class totals it is given; with
+    two classes of equal total weight ``decision_function`` estimates ``log p(x)/q(x)``.
+
+    Parameters
+    ----------
+    bins : int or sequence of int, default=10
+        Bins per feature (one number for all features, or one per feature).
+    binning : {"quantile", "uniform"}, default="quantile"
+        ``"quantile"``: edges at weighted quantiles of the training data (all classes pooled), so
+        every bin holds about the same weight. ``"uniform"``: equal-width bins between the
+        smallest and largest training values. Events outside the training range fall in the
+        outermost bins.
+    smoothing : float, default=1.0
+        The pseudo-count ``alpha`` added to each cell, in units of average events. 0 turns
+        smoothing off (an empty cell then predicts the class priors).
+
+    Attributes
+    ----------
+    bin_edges_ : list of ndarray
+        The bin edges of each feature (repeated edges of discrete features are merged).
+    counts_ : ndarray of shape (n_classes, n_bins_1, ..., n_bins_d)
+        Summed sample weight of each class in each cell.
+    class_weight_totals_ : ndarray of shape (n_classes,)
+        Summed sample weight of each class.
+    pseudo_counts_ : ndarray of shape (n_classes,)
+        The smoothing weight added to every cell of each class, ``alpha w̄ W_k / W``.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names, when ``X`` had string column names.
+
+    See Also
+    --------
+    sklhep.backends.trees.BDTClassifier : for more than three features.
+
+    References
+    ----------
+    .. [1] K. Cranmer, J. Pavez, G. Louppe, "Approximating Likelihood Ratios with Calibrated
+       Discriminative Classifiers", arXiv:1506.02169 (histograms of a classifier output as the
+       calibration step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklhep.backends.histogram import HistogramClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(1, 1, (20000, 1)), rng.normal(-1, 1, (20000, 1))]
+    >>> y = np.r_[np.ones(20000), np.zeros(20000)]
+    >>> hist = HistogramClassifier(bins=40).fit(X, y)
+    >>> g = hist.decision_function([[0.0]])  # log p/q = 2x = 0
+    >>> bool(abs(g[0]) < 0.15)
+    True
+    """
+
+    sklhep_capabilities = BackendCapabilities(
+        sample_weight=True, losses=("bce",), particle_sets=False, max_features=MAX_FEATURES
+    )
+
+    def __init__(self, bins=10, binning="quantile", smoothing=1.0):
+        self.bins = bins
+        self.binning = binning
+        self.smoothing = smoothing
+
+    def _n_bins(self, n_features):
+        bins = self.bins
+        if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
+            bins = [bins] * n_features
+        try:
+            bins = [_as_int(b) for b in bins]
+        except TypeError:
+            raise ValueError(
+                f"bins must be an integer >= 1 or one integer per feature; got {self.bins!r}."
+            ) from None
+        if len(bins) != n_features or min(bins) < 1:
+            raise ValueError(
+                f"bins must be an integer >= 1 or a sequence of {n_features} integers >= 1 (one "
+                f"per feature); got {self.bins!r}."
+            )
+        return bins
+
+    def fit(self, X, y, sample_weight=None):
+        """Fill the per-class histograms.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One to three features.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-event weights added to the bins.
+
+        Returns
+        -------
+        self : HistogramClassifier
+        """
+        if self.binning not in ("quantile", "uniform"):
+            raise ValueError(
+                f"binning must be 'quantile' or 'uniform'; got {self.binning!r}."
+            )
+        smoothing = self.smoothing
+        if (
+            not isinstance(smoothing, numbers.Real)
+            or isinstance(smoothing, bool)
+            or not np.isfinite(smoothing)
+            or smoothing < 0
+        ):
+            raise ValueError(f"smoothing must be a finite number >= 0; got {smoothing!r}.")
+        X, classes, y_index, weight = check_fit_data(self, X, y, sample_weight)
+        n_features = X.shape[1]
+        if n_features > MAX_FEATURES:
+            raise ValueError(
+                f"HistogramClassifier handles at most {MAX_FEATURES} features; X has "
+                f"{n_features}. Reduce the inputs (e.g. to a classifier output or a few "
+                "observables) or use another backend such as 'bdt' or 'mlp'."
+            )
+        n_bins = self._n_bins(n_features)
+        n_cells = int(np.prod(n_bins, dtype=np.int64))
+        if n_cells > _MAX_CELLS:
+            raise ValueError(
+                f"bins={self.bins!r} gives {n_cells} cells, more than the {_MAX_CELLS} allowed; "
+                "use fewer bins."
+            )
+        keep = weight > 0
+        edges = []
+        for j in range(n_features):
+            x, w = X[keep, j], weight[keep]
+            if self.binning == "quantile":
+                e = _weighted_quantiles(x, w, np.linspace(0.0, 1.0, n_bins[j] + 1))
+            else:
+                e = np.linspace(x.min(), x.max(), n_bins[j] + 1)
+            edges.append(np.unique(e))
+        self.bin_edges_ = edges
+        shape = tuple(max(e.size - 1, 1) for e in edges)
+        cells = self._cells(X, shape)
+        counts = np.stack(
+            [
+                np.bincount(cells[y_index == k], weights=weight[y_index == k],
+                            minlength=int(np.prod(shape)))
+                for k in range(classes.size)
+            ]
+        )
+        self.counts_ = counts.reshape((classes.size, *shape))
+        self.class_weight_totals_ = counts.sum(axis=1)
+        self.classes_ = classes
+        self.pseudo_counts_ = (
+            float(smoothing) * weight.sum() / np.count_nonzero(weight)
+            * self.class_weight_totals_ / self.class_weight_totals_.sum()
+        )
+        return self
+
+    def _cells(self, X, shape):
+        index = [
+            np.clip(np.searchsorted(e[1:-1], X[:, j], side="right"), 0, shape[j] - 1)
+            for j, e in enumerate(self.bin_edges_)
+        ]
+        return np.ravel_multi_index(index, shape)
+
+    def _smoothed_counts(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
+        shape = self.counts_.shape[1:]
+        cells = self._cells(X, shape)
+        flat = self.counts_.reshape(self.classes_.size, -1)
+        return flat[:, cells].T + self.pseudo_counts_
+
+    def predict_proba(self, X):
+        """Class probabilities from the cell each event falls in.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        c = self._smoothed_counts(X)
+        total = c.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            proba = c / total
+        empty = total[:, 0] <= 0  # only possible with smoothing=0
+        proba[empty] = self.class_weight_totals_ / self.class_weight_totals_.sum()
+        return proba
+
+    def decision_function(self, X):
+        """Log ratio of the smoothed cell contents.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        g : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Two classes: ``log c_1(b) / c_0(b)`` (smoothed), which estimates ``log p(x)/q(x)`` when
+            the classes carry equal total weight; ``-inf``/``inf`` only for cells empty of one
+            class when ``smoothing=0``. More classes: the log class probabilities.
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            log_p = np.log(proba)
+        if self.classes_.size == 2:
+            return log_p[:, 1] - log_p[:, 0]
+        return log_p
+
+    def predict(self, X):
+        """The most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _as_int(value):
+    """``value`` as a Python int if it is an integer (numpy integers included), else TypeError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(value)
+    return int(value)
+
+
+def _weighted_quantiles(x, w, q):
+    """Inverted-CDF weighted quantiles: the smallest x whose cumulative weight reaches q W.
+
+    With integer weights this equals the same quantiles of the data with rows repeated, and rows
+    of zero weight play no part.
+    """
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order]
+    cum = np.cumsum(w)
+    idx = np.searchsorted(cum, q * cum[-1], side="left")
+    return x[np.clip(idx, 0, x.size - 1)]

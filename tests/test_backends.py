@@ -1,0 +1,460 @@
+"""Tests of the built-in non-torch backends: ``bdt`` (xgboost) and ``histogram``."""
+
+import json
+import pickle
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sklhep
+from sklhep.backends import backend_capabilities
+from sklhep.backends.histogram import HistogramClassifier
+
+pytest.importorskip("xgboost")
+from sklhep.backends.trees import BDTClassifier  # noqa: E402
+
+# ------------------------------------------------------------------------------------------------
+# scikit-learn's estimator checks
+# ------------------------------------------------------------------------------------------------
+
+_WEIGHT_SCALE_REASON = (
+    "sample weights are rescaled to mean 1 over the events with non-zero weight, so that "
+    "min_child_weight and reg_lambda act in units of events whatever the weight scale an estimator "
+    "passes; repeating rows changes that mean, so integer weights reproduce repeated rows only "
+    "approximately (checked in test_integer_weights_match_repeated_rows)"
+)
+_TOO_MANY_FEATURES = (
+    "the check fits on more than 3 features; a histogram supports at most 3 "
+    "(max_features=3) and says so with a ValueError"
+)
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, BDTClassifier):
+        return {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_SCALE_REASON}
+    if isinstance(estimator, HistogramClassifier):
+        return {
+            name: _TOO_MANY_FEATURES
+            for name in (
+                "check_n_features_in_after_fitting",
+                "check_positive_only_tag_during_fit",
+                "check_estimators_dtypes",
+                "check_sample_weight_equivalence_on_dense_data",
+                "check_dtype_object",
+            )
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        BDTClassifier(n_estimators=10, n_jobs=1, random_state=0),
+        BDTClassifier(n_estimators=10, loss="mlc", n_jobs=1, random_state=0),
+        HistogramClassifier(bins=5),
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# ------------------------------------------------------------------------------------------------
+# Data with an analytic likelihood ratio
+# ------------------------------------------------------------------------------------------------
+
+
+def gaussians(n1, n0, *, mu=1.0, dim=1, seed=0):
+    """Class 1 ~ N(+mu, 1)^dim, class 0 ~ N(-mu, 1)^dim: log p/q = 2 mu sum(x)."""
+    rng = np.random.default_rng(seed)
+    X = np.r_[rng.normal(mu, 1.0, (n1, dim)), rng.normal(-mu, 1.0, (n0, dim))]
+    y = np.r_[np.ones(n1, dtype=int), np.zeros(n0, dtype=int)]
+    return X, y
+
+
+GRID = np.linspace(-1.5, 1.5, 13)[:, None]
+
+# ------------------------------------------------------------------------------------------------
+# bdt
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["bce", "mlc"])
+def test_bdt_raw_output_is_log_ratio(loss):
+    X, y = gaussians(50000, 50000)
+    bdt = BDTClassifier(loss=loss, random_state=0).fit(X, y)
+    x = np.linspace(-1.25, 1.25, 101)
+    g = bdt.decision_function(x[:, None])
+    # log p/q = 2x. Trees are staircases with ~0.1 noise per step, so compare the fitted line and
+    # the RMS deviation: a wrong scale (g/2), offset (log 3) or link (sigmoid) fails by far.
+    slope, intercept = np.polyfit(x, g, 1)
+    assert abs(slope - 2.0) < 0.08 and abs(intercept) < 0.06
+    assert np.sqrt(np.mean((g - 2 * x) ** 2)) < 0.12
+    np.testing.assert_allclose(bdt.predict_proba(x[:, None])[:, 1], 1 / (1 + np.exp(-g)),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["bce", "mlc"])
+def test_bdt_respects_class_totals_and_weights(loss):
+    # Three times as many class-1 events: a plain classifier's g is log p/q + log 3; weights that
+    # balance the class totals bring it back to log p/q.
+    X, y = gaussians(30000, 10000, seed=1)
+    plain = BDTClassifier(loss=loss, n_estimators=100, random_state=0).fit(X, y)
+    w = np.where(y == 1, 1 / 3, 1.0)
+    balanced = BDTClassifier(loss=loss, n_estimators=100, random_state=0).fit(X, y, sample_weight=w)
+    offset = plain.decision_function(GRID) - balanced.decision_function(GRID)
+    assert abs(np.mean(offset) - np.log(3)) < 0.1
+    np.testing.assert_allclose(balanced.decision_function(GRID), 2 * GRID[:, 0], atol=0.3)
+
+
+def test_bdt_mlc_is_stable_on_separated_classes():
+    # The exact mlc Hessian vanishes for class-1 events, so plain Newton boosting blows up in
+    # class-1 dominated leaves (g ~ 55 everywhere); the stabilised Hessian must not.
+    X, y = gaussians(5000, 5000, mu=3.0, seed=11)
+    bdt = BDTClassifier(loss="mlc", random_state=0).fit(X, y)
+    g = bdt.decision_function(np.array([[-3.0], [-1.0], [1.0], [3.0]]))
+    assert np.all(np.isfinite(g)) and g[0] <= g[1] < 0 < g[2] <= g[3]
+    assert bdt.score(X, y) > 0.99
+
+
+def test_bdt_weight_scale_does_not_matter():
+    # Weights normalised to a probability (sum 1) must not switch off the splits.
+    X, y = gaussians(3000, 3000, seed=2)
+    w = np.full(y.size, 1.0 / y.size)
+    a = BDTClassifier(n_estimators=30, random_state=0).fit(X, y).decision_function(GRID)
+    b = BDTClassifier(n_estimators=30, random_state=0).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(b.decision_function(GRID), a, rtol=1e-5, atol=1e-5)
+
+
+def test_bdt_mlc_rejects_multiclass():
+    X, _ = gaussians(30, 30)
+    y = np.arange(60) % 3
+    with pytest.raises(ValueError, match="Only binary classification.*loss='bce'"):
+        BDTClassifier(loss="mlc").fit(X, y)
+    proba = BDTClassifier(n_estimators=5).fit(X, y).predict_proba(X)
+    assert proba.shape == (60, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_bdt_early_stopping_and_progress_bar(capsys):
+    X, y = gaussians(4000, 4000, seed=3)
+    bdt = BDTClassifier(
+        n_estimators=2000, learning_rate=0.3, early_stopping_rounds=5, random_state=0, verbose=1
+    ).fit(X, y)
+    assert bdt.n_estimators_ < 2000
+    assert len(bdt.evals_result_["validation"]["logloss"]) >= bdt.n_estimators_
+    assert "BDT boosting" in capsys.readouterr().err
+    mlc = BDTClassifier(loss="mlc", n_estimators=2000, learning_rate=0.3, early_stopping_rounds=5,
+                        random_state=0).fit(X, y)
+    assert mlc.n_estimators_ < 2000 and "mlc" in mlc.evals_result_["validation"]
+
+
+def test_bdt_device_and_threads_pass_through():
+    X, y = gaussians(500, 500)
+    bdt = BDTClassifier(n_estimators=5, device="cpu", n_jobs=2, random_state=0).fit(X, y)
+    config = json.loads(bdt.booster_.save_config())
+    assert config["learner"]["generic_param"]["device"] == "cpu"
+    assert config["learner"]["generic_param"]["nthread"] == "2"
+
+
+def test_bdt_random_state_repeatable():
+    X, y = gaussians(1000, 1000, seed=4)
+    fit = lambda seed: BDTClassifier(  # noqa: E731
+        n_estimators=20, subsample=0.5, random_state=seed
+    ).fit(X, y).decision_function(GRID)
+    np.testing.assert_array_equal(fit(1), fit(1))
+    assert not np.array_equal(fit(1), fit(2))
+
+
+def test_bdt_missing_xgboost_names_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "xgboost", None)
+    X, y = gaussians(10, 10)
+    with pytest.raises(ImportError, match=r'sklhep\[xgboost\]'):
+        BDTClassifier(n_estimators=2).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"loss": "sqrt"}, "supports: bce, mlc"),
+        ({"n_estimators": 0}, "n_estimators must be an integer >= 1; got 0"),
+        ({"learning_rate": -0.1}, "learning_rate must be a number"),
+        ({"subsample": 1.5}, "subsample must be a number in \\(0, 1\\]"),
+        ({"early_stopping_rounds": 5, "validation_fraction": 1.0}, "validation_fraction"),
+        ({"device": None}, "device must be a string"),
+    ],
+)
+def test_bdt_bad_parameters(params, match):
+    X, y = gaussians(20, 20)
+    with pytest.raises(ValueError, match=match):
+        BDTClassifier(**params).fit(X, y)
+
+
+# ------------------------------------------------------------------------------------------------
+# histogram
+# ------------------------------------------------------------------------------------------------
+
+
+def test_histogram_ratio_is_exact_in_large_sample_limit():
+    n = 1_000_000
+    X, y = gaussians(n, n)
+    hist = HistogramClassifier(bins=60, smoothing=1.0).fit(X, y)
+    edges = hist.bin_edges_[0]
+    lo, hi = edges[:-1], edges[1:]
+    centres = 0.5 * (lo + hi)
+    bulk = np.abs(centres) < 1.0
+    r_hat = np.exp(hist.decision_function(centres[bulk, None]))
+    # The pointwise truth at the bin centre, to a few percent.
+    rel = r_hat / np.exp(2 * centres[bulk]) - 1
+    assert np.max(np.abs(rel)) < 0.05 and np.mean(np.abs(rel)) < 0.02
+    # The exact bin-integrated truth: the residuals are pure counting noise (pulls ~ N(0, 1)).
+    p = n * (norm.cdf(hi - 1) - norm.cdf(lo - 1))[bulk]
+    q = n * (norm.cdf(hi + 1) - norm.cdf(lo + 1))[bulk]
+    pulls = (np.log(r_hat) - np.log(p / q)) / np.sqrt(1 / p + 1 / q)
+    assert np.max(np.abs(pulls)) < 4.5
+    assert 0.4 < np.mean(pulls**2) < 2.0
+
+
+def test_histogram_2d_log_ratio():
+    X, y = gaussians(200_000, 200_000, mu=0.5, dim=2, seed=5)
+    hist = HistogramClassifier(bins=(15, 15), binning="uniform").fit(X, y)
+    pts = np.array([[a, b] for a in (-0.8, 0.0, 0.8) for b in (-0.8, 0.0, 0.8)])
+    # log p/q = x1 + x2, up to the bin width (~0.6) times the gradient (1 per axis) / 2 ... at
+    # the bin, so compare against the truth averaged over each point's cell.
+    cell = [np.clip(np.searchsorted(e[1:-1], pts[:, j], side="right"), 0, e.size - 2)
+            for j, e in enumerate(hist.bin_edges_)]
+    truth = np.zeros(len(pts))
+    for j, e in enumerate(hist.bin_edges_):
+        lo, hi = e[cell[j]], e[cell[j] + 1]
+        truth += np.log(
+            (norm.cdf(hi - 0.5) - norm.cdf(lo - 0.5)) / (norm.cdf(hi + 0.5) - norm.cdf(lo + 0.5))
+        )
+    np.testing.assert_allclose(hist.decision_function(pts), truth, atol=0.06)
+
+
+def test_histogram_respects_class_totals_and_weights():
+    # Uniform bins, so both fits share the grid (weighted quantile edges would move).
+    X, y = gaussians(300_000, 100_000, seed=6)
+    plain = HistogramClassifier(bins=100, binning="uniform").fit(X, y)
+    w = np.where(y == 1, 1 / 3, 1.0)
+    balanced = HistogramClassifier(bins=100, binning="uniform").fit(X, y, sample_weight=w)
+    edges = balanced.bin_edges_[0]
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    centres = centres[np.abs(centres) < 1.5][:, None]
+    diff = plain.decision_function(centres) - balanced.decision_function(centres)
+    np.testing.assert_allclose(diff, np.log(3), atol=0.01)
+    np.testing.assert_allclose(balanced.decision_function(centres), 2 * centres[:, 0], atol=0.2)
+
+
+def test_histogram_smoothing_handles_empty_cells():
+    # Two separated clusters: class 1 only at +5, class 0 only at -5, nothing in between.
+    X = np.r_[np.full((30, 1), 5.0), np.full((10, 1), -5.0), [[0.0]], [[0.0]]]
+    y = np.r_[np.ones(30), np.zeros(10), [1, 0]].astype(int)
+    hist = HistogramClassifier(bins=3, binning="uniform", smoothing=1.0).fit(X, y)
+    proba = hist.predict_proba([[5.0], [-5.0]])
+    assert np.all(np.isfinite(hist.decision_function([[5.0], [-5.0]])))
+    assert 0.9 < proba[0, 1] < 1.0 and 0.0 < proba[1, 1] < 0.2
+    # With smoothing off, a cell empty of one class gives an infinite log ratio (not a number
+    # made up silently), and the probabilities are exactly 0 and 1.
+    raw = HistogramClassifier(bins=3, binning="uniform", smoothing=0).fit(X, y)
+    assert raw.decision_function([[5.0]])[0] == np.inf
+    np.testing.assert_array_equal(raw.predict_proba([[5.0]]), [[0.0, 1.0]])
+    # Larger smoothing pulls a cell towards the class priors (31/42).
+    heavy = HistogramClassifier(bins=3, binning="uniform", smoothing=1000).fit(X, y)
+    assert abs(heavy.predict_proba([[5.0]])[0, 1] - 31 / 42) < 0.02
+
+
+def test_histogram_out_of_range_and_uniform_edges():
+    X, y = gaussians(500, 500)
+    hist = HistogramClassifier(bins=10, binning="uniform").fit(X, y)
+    edges = hist.bin_edges_[0]
+    np.testing.assert_allclose(np.diff(edges), np.diff(edges)[0])
+    assert edges[0] == X.min() and edges[-1] == X.max()
+    far = hist.predict_proba([[1e6], [-1e6]])
+    np.testing.assert_array_equal(far, hist.predict_proba([[edges[-1]], [edges[0]]]))
+
+
+def test_histogram_quantile_bins_hold_equal_weight():
+    X, y = gaussians(5000, 5000)
+    hist = HistogramClassifier(bins=8).fit(X, y)
+    per_bin = hist.counts_.sum(axis=0)
+    np.testing.assert_allclose(per_bin, 10000 / 8, rtol=0.01)
+
+
+def test_histogram_too_many_features_is_clear():
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match="at most 3 features; X has 4.*'bdt'"):
+        HistogramClassifier().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"bins": 0}, "bins must be an integer >= 1"),
+        ({"bins": (5, 5)}, "sequence of 1 integers"),
+        ({"bins": 2.5}, "bins must be an integer"),
+        ({"binning": "log"}, "binning must be 'quantile' or 'uniform'; got 'log'"),
+        ({"smoothing": -1}, "smoothing must be a finite number >= 0; got -1"),
+        ({"bins": 10**8}, "cells, more than"),
+    ],
+)
+def test_histogram_bad_parameters(params, match):
+    X, y = gaussians(20, 20)
+    with pytest.raises(ValueError, match=match):
+        HistogramClassifier(**params).fit(X, y)
+
+
+# ------------------------------------------------------------------------------------------------
+# Both backends: scikit-learn integration, weights, bad input
+# ------------------------------------------------------------------------------------------------
+
+BACKENDS = {
+    "bdt": lambda: BDTClassifier(n_estimators=20, random_state=0),
+    "bdt-mlc": lambda: BDTClassifier(n_estimators=20, loss="mlc", random_state=0),
+    "histogram": lambda: HistogramClassifier(bins=10),
+}
+both = pytest.mark.parametrize("make", BACKENDS.values(), ids=BACKENDS.keys())
+
+
+@both
+def test_pipeline_and_pickle_and_clone(make):
+    X, y = gaussians(1500, 1500, dim=2, seed=7)
+    X = X * [10.0, 0.1] + [100.0, -3.0]
+    pipe = make_pipeline(StandardScaler(), make()).fit(X, y)
+    assert pipe.score(X, y) > 0.8
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict_proba(X), pipe.predict_proba(X))
+    twin = clone(pipe)
+    assert twin.get_params()[twin.steps[-1][0]].get_params() == make().get_params()
+    assert not hasattr(twin.steps[-1][1], "classes_")
+
+
+@pytest.mark.parametrize(
+    "make, grid",
+    [
+        (BACKENDS["bdt"], {"bdtclassifier__max_depth": [1, 3]}),
+        (BACKENDS["histogram"], {"histogramclassifier__bins": [2, 20]}),
+    ],
+    ids=["bdt", "histogram"],
+)
+def test_grid_search_over_backend_parameter(make, grid):
+    X, y = gaussians(600, 600, seed=8)
+    search = GridSearchCV(make_pipeline(StandardScaler(), make()), grid, cv=3,
+                          scoring="neg_log_loss").fit(X, y)
+    name, values = next(iter(grid.items()))
+    # One bin (of two) or depth-1 stumps are worse than the finer model.
+    assert search.best_params_[name] == values[1]
+
+
+@both
+def test_upweighting_a_region_moves_the_output(make):
+    X, y = gaussians(4000, 4000, seed=9)
+    base = make().fit(X, y)
+    w = np.where((y == 1) & (X[:, 0] > 0), 4.0, 1.0)
+    weighted = make().fit(X, y, sample_weight=w)
+    shift = weighted.decision_function(GRID) - base.decision_function(GRID)
+    right, left = GRID[:, 0] > 0.3, GRID[:, 0] < -0.3
+    # Four times the class-1 weight where x > 0 raises g there by about log 4 and not elsewhere.
+    assert abs(np.mean(shift[right]) - np.log(4)) < 0.35
+    assert abs(np.mean(shift[left])) < 0.35
+
+
+@both
+def test_integer_weights_match_repeated_rows(make):
+    X, y = gaussians(2000, 2000, seed=10)
+    counts = np.random.default_rng(0).integers(1, 4, size=y.size)
+    a = make().fit(X, y, sample_weight=counts).predict_proba(GRID)[:, 1]
+    b = make().fit(np.repeat(X, counts, axis=0), np.repeat(y, counts)).predict_proba(GRID)[:, 1]
+    # Weights are used relative to their mean (for smoothing and tree regularisation), so the
+    # two agree closely but not exactly.
+    np.testing.assert_allclose(a, b, atol=0.05)
+
+
+def test_histogram_integer_weights_equal_repeated_rows_without_smoothing():
+    X, y = gaussians(2000, 2000, seed=10)
+    counts = np.random.default_rng(0).integers(1, 4, size=y.size)
+    hist = HistogramClassifier(bins=12, smoothing=0)
+    a = clone(hist).fit(X, y, sample_weight=counts)
+    b = clone(hist).fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    for ea, eb in zip(a.bin_edges_, b.bin_edges_):  # weighted quantiles = repeated quantiles
+        np.testing.assert_array_equal(ea, eb)
+    np.testing.assert_allclose(a.predict_proba(GRID), b.predict_proba(GRID), rtol=1e-12)
+
+
+@both
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda X, y, w: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y, w),
+         "NaN"),
+        (lambda X, y, w: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y, w),
+         "infinity"),
+        (lambda X, y, w: (X, np.ones_like(y), w), "only one class"),
+        (lambda X, y, w: (X, y[:-1], w), "inconsistent numbers of samples"),
+        (lambda X, y, w: (X[:, :, None], y, w), "dim 3"),
+        (lambda X, y, w: (X[:0], y[:0], None), "0 sample"),
+        (lambda X, y, w: (X, y, -w), "non-negative.*negative weight"),
+        (lambda X, y, w: (X, y, w[:-1]), "one entry per sample"),
+        (lambda X, y, w: (X, y, w * (y == 1)), r"\[0\] have zero total sample_weight"),
+    ],
+    ids=["nan", "inf", "one-class", "y-length", "3d", "empty", "negative-w", "w-length",
+         "zero-class-weight"],
+)
+def test_bad_input_is_clear(make, mutate, match):
+    X, y = gaussians(20, 20)
+    X, y, w = mutate(X, y, np.ones(y.size))
+    with pytest.raises(ValueError, match=match):
+        make().fit(X, y, sample_weight=w)
+
+
+@both
+def test_predict_checks_fitted_and_features(make):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = gaussians(100, 100)
+    with pytest.raises(NotFittedError):
+        make().predict_proba(X)
+    est = make().fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features.*expecting 1"):
+        est.predict_proba(np.c_[X, X])
+    with pytest.raises(ValueError, match="NaN"):
+        est.decision_function([[np.nan]])
+
+
+# ------------------------------------------------------------------------------------------------
+# Registry and capabilities
+# ------------------------------------------------------------------------------------------------
+
+
+def test_registry_builds_these_backends():
+    hist = sklhep.get_backend("histogram", bins=20)
+    assert isinstance(hist, HistogramClassifier) and repr(hist) == "HistogramClassifier(bins=20)"
+    bdt = sklhep.get_backend("bdt", max_depth=2, loss="mlc")
+    assert isinstance(bdt, BDTClassifier) and bdt.max_depth == 2 and bdt.loss == "mlc"
+    assert sklhep.BDTClassifier is BDTClassifier
+    assert sklhep.backends.HistogramClassifier is HistogramClassifier
+
+
+def test_capabilities_declared():
+    caps = backend_capabilities(BDTClassifier())
+    assert caps.sample_weight and caps.losses == ("bce", "mlc") and caps.max_features is None
+    caps = backend_capabilities(HistogramClassifier)
+    assert caps.sample_weight and caps.losses == ("bce",) and caps.max_features == 3
+    assert not caps.particle_sets
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from sklhep.backends import histogram, trees
+
+    for module in (trees, histogram):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
