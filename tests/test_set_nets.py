@@ -12,7 +12,6 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import sklhep  # noqa: E402
@@ -48,16 +47,6 @@ def toy_jets(n, rng, width, mult=20, max_particles=40, pids=(22.0, 211.0, -211.0
 def toy_task(n, rng, widths=(0.05, 0.065), **kw):
     X = np.concatenate([toy_jets(n, rng, widths[0], **kw), toy_jets(n, rng, widths[1], **kw)])
     return X, np.r_[np.zeros(n), np.ones(n)]
-
-
-def jet_observables(X):
-    """Per-jet observables for the BDT baseline (widths, pT dispersion, multiplicity)."""
-    pt = X[..., 0]
-    z = pt / pt.sum(1, keepdims=True)
-    r = np.hypot(X[..., 1] - (z * X[..., 1]).sum(1, keepdims=True), X[..., 2] - (z * X[..., 2]).sum(1, keepdims=True))
-    return np.column_stack(
-        [(z * r).sum(1), (z * r**2).sum(1), (z * np.sqrt(r)).sum(1), (z**2).sum(1), (pt > 0).sum(1), z.max(1)]
-    )
 
 
 @pytest.fixture(scope="module")
@@ -220,20 +209,28 @@ def test_pfn_is_not_irc_safe(small_task):
 
 # ---------------------------------------------------------------- learning
 def test_efn_matches_bdt_on_observables():
-    """EFN AUC within 0.02 of an xgboost BDT on jet observables, same jets (< 1 min on CPU)."""
+    """Quark vs gluon jets of the built-in shower: an EFN on the particles reaches an AUC within
+    0.02 of an xgboost BDT on jet observables trained on the same jets (about 10 s on one core)."""
     xgb = pytest.importorskip("xgboost")
-    rng = np.random.default_rng(14)
-    X, y = toy_task(6000, rng)
-    Xt, yt = toy_task(4000, rng)
+    from sklhep.datasets import make_jets
+    from sklhep.preprocessing import JetObservables, JetPreprocessor
+
+    X, y = make_jets(12000, flavor="both", random_state=0, max_particles=80)
+    train, test = slice(0, 8000), slice(8000, None)
+    obs = JetObservables(observables=["multiplicity", "mass", "width", "ptd", "e2"])
+    O = obs.fit_transform(X)
     bdt = xgb.XGBClassifier(n_estimators=200, max_depth=3, learning_rate=0.1, n_jobs=1)
-    bdt.fit(jet_observables(X), y)
-    auc_bdt = roc_auc_score(yt, bdt.predict_proba(jet_observables(Xt))[:, 1])
-    efn = EFNClassifier(
-        phi_sizes=(32, 32, 32), f_sizes=(32, 32), lr=2e-3, batch_size=200, max_epochs=20,
-        random_state=0,
-    ).fit(X, y)
-    auc_efn = roc_auc_score(yt, efn.decision_function(Xt))
-    assert auc_bdt > 0.8
+    bdt.fit(O[train], y[train])
+    auc_bdt = roc_auc_score(y[test], bdt.predict_proba(O[test])[:, 1])
+    efn = make_pipeline(
+        JetPreprocessor(),
+        EFNClassifier(
+            phi_sizes=(32, 32, 32), f_sizes=(32, 32), lr=2e-3, batch_size=200, max_epochs=20,
+            random_state=0,
+        ),
+    ).fit(X[train], y[train])
+    auc_efn = roc_auc_score(y[test], efn.predict_proba(X[test])[:, 1])
+    assert auc_bdt > 0.7
     assert auc_efn > auc_bdt - 0.02, (auc_efn, auc_bdt)
 
 
@@ -351,19 +348,12 @@ def test_plot_efn_filters(small_task):
 
 
 # ---------------------------------------------------------------- sklearn tools
-def center(jets):
-    """Shift each jet's pt-weighted centroid to (0, 0) (stands in for sklhep.JetPreprocessor
-    until it lands on main)."""
-    jets = np.array(jets, dtype=float)
-    z = jets[..., 0] / jets[..., 0].sum(1, keepdims=True)
-    jets[..., 1:3] -= np.einsum("bp,bpk->bk", z, jets[..., 1:3])[:, None, :]
-    return np.where(jets[..., :1] > 0, jets, 0.0)
-
-
 def test_pipeline_gridsearch_pickle(small_task):
     X, y = small_task
 
-    pipe = make_pipeline(FunctionTransformer(center), EFNClassifier(**SMALL, random_state=0))
+    from sklhep.preprocessing import JetPreprocessor
+
+    pipe = make_pipeline(JetPreprocessor(), EFNClassifier(**SMALL, random_state=0))
     grid = GridSearchCV(pipe, {"efnclassifier__phi_sizes": [(8,), (16, 16)]}, cv=2)
     grid.fit(X, y)
     assert grid.best_params_["efnclassifier__phi_sizes"] in [(8,), (16, 16)]
