@@ -125,14 +125,19 @@ class WeightedLoss(nn.Module):
 class _BatchIterator:
     """Mini-batches of a dict of tensors by slicing: far faster than per-item collation.
 
-    The training order is drawn from torch's global RNG, which the estimator seeds.
+    The training order is drawn from torch's global RNG, which the estimator seeds. For particle
+    sets, ``particle_keys`` name the tensors whose axis 1 runs over particles and ``mask_key`` the
+    one that is non-zero for real particles; the inputs must hold the real particles of each jet
+    first, and every batch is trimmed to the largest multiplicity in it (padding costs nothing).
     """
 
-    def __init__(self, X, y, batch_size, shuffle):
+    def __init__(self, X, y, batch_size, shuffle, particle_keys=(), mask_key=None):
         self.X, self.y = X, y
         self.n = len(next(iter(X.values())))
         self.batch_size = self.n if batch_size in (-1, None) else int(batch_size)
         self.shuffle = shuffle
+        self.particle_keys = particle_keys
+        self.mask_key = mask_key
 
     def __len__(self):
         return -(-self.n // self.batch_size)
@@ -145,6 +150,11 @@ class _BatchIterator:
             else:
                 idx = order[start : start + self.batch_size]
             Xb = {k: v[idx] for k, v in self.X.items()}
+            if self.mask_key is not None:
+                n_max = max(int((Xb[self.mask_key] != 0).sum(dim=1).max()), 1)
+                for k in self.particle_keys:
+                    if k in Xb:
+                        Xb[k] = Xb[k][:, :n_max]
             yb = None if self.y is None else self.y[idx]
             yield Xb, yb
 
@@ -170,7 +180,14 @@ class SklhepNet(skorch.NeuralNet):
         return skorch.dataset.Dataset(X, y, length=len(next(iter(X.values()))))
 
     def get_iterator(self, dataset, training=False):
-        return _BatchIterator(dataset.X, dataset.y, self.batch_size, shuffle=training)
+        return _BatchIterator(
+            dataset.X,
+            dataset.y,
+            self.batch_size,
+            shuffle=training,
+            particle_keys=getattr(self, "sklhep_particle_keys", ()),
+            mask_key=getattr(self, "sklhep_mask_key", None),
+        )
 
     def get_split_datasets(self, X, y=None, **fit_params):
         return self.get_dataset(X, y), getattr(self, "sklhep_valid_", None)
@@ -248,6 +265,8 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     """
 
     _losses = LOSSES
+    #: (keys whose axis 1 runs over particles, the key marking real particles) for set inputs.
+    _particle_keys = ((), None)
     _mixed_precision = False  # subclasses with a `mixed_precision` parameter override
 
     # ----------------------------------------------------------------- fitting
@@ -400,6 +419,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             verbose=0,
         )
+        net.sklhep_particle_keys, net.sklhep_mask_key = self._particle_keys
         net.initialize()
         return net
 

@@ -45,13 +45,24 @@ def _check_sets(X, n_features_in=None, name="X"):
             f"particle rows (pt, y, phi, ...), or a list of 2-D per-jet arrays; got a 2-D array of "
             f"shape {tuple(X.shape)}. For flat per-jet features use the 'mlp' or 'bdt' backend."
         )
-    arr = check_jets(X, min_features=3, what=name)
+    arr = _real_first(check_jets(X, min_features=3, what=name))
     if n_features_in is not None and arr.shape[2] != n_features_in:
         raise ValueError(
             f"{name} has {arr.shape[2]} features per particle, but the network was fitted with "
             f"{n_features_in}."
         )
     return arr
+
+
+def _real_first(arr):
+    """Reorder each jet's particles so the real ones (pt > 0) come first, in their original order,
+    and drop the columns that are padding in every jet. The networks are permutation invariant, so
+    this changes nothing but lets each batch be trimmed to its largest multiplicity."""
+    real = arr[..., 0] > 0
+    order = np.argsort(~real, axis=1, kind="stable")
+    arr = np.take_along_axis(arr, order[..., None], axis=1)
+    n_max = max(int(real.sum(axis=1).max()), 1) if arr.shape[0] else 1
+    return arr[:, :n_max]
 
 
 def _energy_fractions(pt):
@@ -341,6 +352,7 @@ class EFNClassifier(_SetNetBase):
     sklhep_capabilities = BackendCapabilities(
         sample_weight=True, losses=LOSSES, particle_sets=True, max_features=None
     )
+    _particle_keys = (("z", "angles"), "z")
 
     def __init__(
         self,
@@ -506,6 +518,7 @@ class PFNClassifier(_SetNetBase):
     sklhep_capabilities = BackendCapabilities(
         sample_weight=True, losses=LOSSES, particle_sets=True, max_features=None
     )
+    _particle_keys = (("features", "mask", "pid"), "mask")
 
     def __init__(
         self,
