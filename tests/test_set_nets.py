@@ -369,6 +369,7 @@ def test_registry_and_capabilities():
         caps = backend_capabilities(est)
         assert caps.particle_sets and caps.sample_weight and set(caps.losses) == set(LOSSES)
     assert EFNClassifier().__sklearn_tags__().input_tags.three_d_array
+    assert sklhep.EFNClassifier is EFNClassifier and sklhep.backends.PFNClassifier is PFNClassifier
 
 
 # ---------------------------------------------------------------- bad input
