@@ -5,7 +5,9 @@ imported by these modules, so ``import sklhep`` never imports this subpackage.
 """
 
 from ._jets import plot_quark_gluon
+from ._setnets import plot_efn_filters
 
 __all__ = [
+    "plot_efn_filters",
     "plot_quark_gluon",
 ]
