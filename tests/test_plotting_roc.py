@@ -53,6 +53,8 @@ def test_plot_ratio_calibration():
     assert len(ax.lines) == 2 and len(ax.collections) == 1
     x, m = ax.lines[1].get_data()
     np.testing.assert_allclose(m, x, atol=0.05)  # the learned means follow the diagonal
+    plot_ratio_calibration(t, t, ax=ax)  # a second curve, no second diagonal
+    assert len(ax.lines) == 3
     with pytest.raises(ValueError, match="same length"):
         plot_ratio_calibration(t, t[:10])
     with pytest.raises(ValueError, match="bins"):

@@ -168,8 +168,9 @@ def plot_ratio_calibration(true_log_ratio, predicted_log_ratio, *, bins=30, ax=N
         lo.append(q[0])
         hi.append(q[1])
     ax = _axes(ax)
-    span = [min(edges[0], np.min(lo)), max(edges[-1], np.max(hi))]
-    ax.plot(span, span, color="0.6", linestyle=":", label="exact")
+    if not any(line.get_label() == "exact" for line in ax.lines):  # one diagonal per Axes
+        span = [min(edges[0], np.min(lo)), max(edges[-1], np.max(hi))]
+        ax.plot(span, span, color="0.6", linestyle=":", label="exact")
     ax.fill_between(centers, lo, hi, alpha=0.3)
     ax.plot(centers, mean, marker="o", markersize=3, label=label or "learned")
     ax.set_xlabel(r"true $\log\, p(x)/q(x)$")
