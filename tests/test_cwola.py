@@ -234,3 +234,19 @@ def test_cwola_on_quark_gluon_jets():
     mixed, pure = roc_auc_score(y_mix, oof), roc_auc_score(y_true, oof)
     sigma = auc_standard_error(mixed, 20_000, 20_000)
     assert abs(mixed - mixed_auc(pure, FRACTIONS)) < 3 * sigma
+
+
+def test_particle_set_backend_takes_padded_jets_and_lists():
+    pytest.importorskip("torch")
+    if not backend_available("efn"):
+        pytest.skip("the efn backend is not available here")
+    from sklhep.datasets import make_mixtures
+
+    jets, y_mix, y_true = make_mixtures(150, fractions=(0.8, 0.2), random_state=0,
+                                        max_particles=40)
+    efn = sklhep.get_backend("efn", max_epochs=2, phi_sizes=(8,), f_sizes=(8,))
+    cwola = CWoLaClassifier(backend=efn, n_folds=2, random_state=0).fit(jets, y_mix)
+    assert cwola.oof_decision_function_.shape == (300,)
+    assert np.all(np.isfinite(cwola.decision_function(jets[:5])))
+    lre = LikelihoodRatioEstimator(backend=efn, random_state=0).fit(list(jets), y_true)
+    assert lre.predict_ratio(jets[:4]).shape == (4,)  # a padded array after a list: both work
