@@ -25,7 +25,7 @@ from ._registry import resolve_backend
 from ._validation import check_binary_labels, check_jets, check_sample_weight
 from .backends._base import LOSSES, backend_capabilities
 
-__all__ = ["LikelihoodRatioEstimator"]
+__all__ = ["LikelihoodRatioEstimator", "average_log_ratios"]
 
 _CALIBRATIONS = ("histogram", "isotonic")
 _MEANING = "the numerator p (1) and the denominator q (0)"
