@@ -1,8 +1,8 @@
 """A binned density-ratio classifier for one to three features: ``backend="histogram"``.
 
 The baseline the likelihood-ratio papers start from: fill one weighted histogram per class and read
-the class probabilities off the bin an event falls in. It is exact in the large-sample, fine-binning
-limit and needs nothing beyond numpy.
+the class probabilities off the bins (interpolated between bin centres by default). It is exact in
+the large-sample, fine-binning limit and needs nothing beyond numpy and scipy.
 """
 
 from __future__ import annotations
