@@ -17,6 +17,9 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "BDTClassifier": "sklhep.backends.trees",
     "HistogramClassifier": "sklhep.backends.histogram",
+    "MLPClassifier": "sklhep.backends.torch_nets",
+    "EFNClassifier": "sklhep.backends.set_nets",
+    "PFNClassifier": "sklhep.backends.set_nets",
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
     "EMDTransformer": "sklhep.emd",
@@ -25,7 +28,7 @@ _LAZY = {
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "metrics", "plotting", "preprocessing")
+_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing")
 
 __all__ = [
     "BackendCapabilities",
