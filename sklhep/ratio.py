@@ -533,12 +533,12 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         return g, y, w
 
     def kl_divergence(self, X, y, sample_weight=None):
-        """Estimate KL(p||q) in nats on (held-out) events of both classes.
+        """Estimate KL(p||q) in nats as the mean learned log ratio over (held-out) events of p.
 
-        The estimate is ``<log r>_p - <r - 1>_q``, minus the maximum-likelihood-classifier loss:
-        it equals KL(p||q) for the true ratio, and a ratio wrong by a constant factor ``c`` costs
-        only ``c - 1 - log c`` (second order), where the plain ``<log r>_p`` would be off by
-        ``log c``.
+        ``KL(p||q) = <log p/q>_p``, so the estimate is the weighted mean of
+        :meth:`predict_log_ratio` over the events with ``y == 1`` (events of ``q`` are ignored).
+        It needs no ratio on ``q``'s events, whose extrapolated tails (a pure leaf of a tree, an
+        empty bin) make the alternative ``<log r>_p - <r - 1>_q`` explode.
 
         Parameters
         ----------
@@ -552,10 +552,8 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         kl : float
         """
         g, y, w = self._held_out(X, y, sample_weight)
-        p, q = y == 1, y == 0
-        with np.errstate(over="ignore"):
-            term_q = np.average(np.expm1(g[q]), weights=w[q])
-        return float(np.average(g[p], weights=w[p]) - term_q)
+        p = y == 1
+        return float(np.average(g[p], weights=w[p]))
 
     def score(self, X, y, sample_weight=None):
         """Minus the class-balanced binary cross-entropy of ``r/(1+r)`` on (held-out) events.
