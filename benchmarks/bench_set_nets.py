@@ -15,8 +15,8 @@ What it prints
 2. AUC on a held-out 20 % of the jets: EFN and PFN (literature sizes, early stopping) and, as the
    reference, an xgboost BDT on jet observables (multiplicity, mass, width, ptD, e2, C2, D2) of the
    same jets.
-3. With ``--pythia N`` (needs the ``gen`` extra and ``sklhep.datasets.generate_pythia_jets``), the same
-   on Pythia 8 Z+jet quark vs gluon jets (pt 500-550 GeV, R = 0.4), compared with the published
+3. With ``--pythia N`` (needs the ``gen`` extra and ``sklhep.datasets.generate_pythia_jets``), the
+   same on Pythia 8 Z+jet quark vs gluon jets (pt 500-550 GeV, R = 0.4), compared with the published
    EFN/PFN AUCs of about 0.88-0.90 (Komiske, Metodiev, Thaler, arXiv:1810.05165, trained on 1.6M
    jets: the sample here is far smaller, so a somewhat lower AUC is expected).
 """
@@ -81,7 +81,8 @@ def auc_table(X, y, epochs, label, rng_seed=0):
     train, test = slice(n_test, None), slice(0, n_test)
     Xp = JetPreprocessor().fit_transform(X)
     t0 = time.perf_counter()
-    O = JetObservables(observables=["multiplicity", "mass", "width", "ptd", "e2", "c2", "d2"]).fit_transform(X)
+    names = ["multiplicity", "mass", "width", "ptd", "e2", "c2", "d2"]
+    O = JetObservables(observables=names).fit_transform(X)
     t_obs = time.perf_counter() - t0
     t0 = time.perf_counter()
     bdt = xgb.XGBClassifier(n_estimators=400, max_depth=4, learning_rate=0.05, n_jobs=1)

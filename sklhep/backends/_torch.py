@@ -244,7 +244,12 @@ def check_sizes(sizes, name, *, allow_empty=True):
 
 
 def _check_positive(value, name, *, integer=False, allow_zero=False):
-    bad = not np.isscalar(value) or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero)
+    bad = (
+        not np.isscalar(value)
+        or not np.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    )
     if integer and not bad:
         bad = int(value) != value
     if bad:
