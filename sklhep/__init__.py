@@ -28,7 +28,7 @@ _LAZY = {
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "metrics", "plotting", "preprocessing")
+_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing")
 
 __all__ = [
     "BackendCapabilities",

@@ -270,7 +270,9 @@ def _check_params(n_jets, pt, R, kt_cut, splitting, alphas_mz, max_particles):
         or not isinstance(max_particles, (int, np.integer))
         or max_particles < 1
     ):
-        raise ValueError(f"max_particles must be None or a positive integer; got {max_particles!r}.")
+        raise ValueError(
+            f"max_particles must be None or a positive integer; got {max_particles!r}."
+        )
     return pt_arr
 
 

@@ -4,10 +4,13 @@ Each family of plots lives in its own private module and is re-exported here. ma
 imported by these modules, so ``import sklhep`` never imports this subpackage.
 """
 
+from ._emd import plot_correlation_dimension, plot_emd_flow
 from ._jets import plot_quark_gluon
 from ._setnets import plot_efn_filters
 
 __all__ = [
     "plot_efn_filters",
+    "plot_correlation_dimension",
+    "plot_emd_flow",
     "plot_quark_gluon",
 ]
