@@ -246,6 +246,9 @@ class _SetNetBase(TorchClassifierBase):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        # two_d_array stays True although 2-D input is refused: with it False scikit-learn's
+        # estimator checks skip the estimator entirely; this way the checks that do not depend on
+        # the input shape run, and the others are listed as expected failures in the tests.
         return tags
 
 
