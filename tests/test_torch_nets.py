@@ -155,6 +155,12 @@ def test_early_stopping_restores_best_epoch():
     full = MLPClassifier(hidden_sizes=(4,), max_epochs=7, validation_fraction=0, random_state=0)
     full.fit(X, y)
     assert full.n_epochs_ == 7 and full.validation_loss_curve_ is None
+    # no patience: all epochs, the last weights kept, the validation loss still recorded
+    kept = MLPClassifier(hidden_sizes=(4,), max_epochs=5, patience=None, random_state=0).fit(X, y)
+    assert kept.n_epochs_ == kept.best_epoch_ == 5 and len(kept.validation_loss_curve_) == 5
+    # too few samples for a validation split: trained without early stopping
+    tiny = MLPClassifier(hidden_sizes=(4,), max_epochs=3, random_state=0).fit(X[:5], [0, 1, 0, 1, 1])
+    assert tiny.n_epochs_ == 3 and tiny.validation_loss_curve_ is None
 
 
 def test_verbose_shows_epoch_progress(capsys):

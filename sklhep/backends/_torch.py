@@ -244,7 +244,12 @@ def check_sizes(sizes, name, *, allow_empty=True):
 
 
 def _check_positive(value, name, *, integer=False, allow_zero=False):
-    bad = not np.isscalar(value) or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero)
+    bad = (
+        not np.isscalar(value)
+        or not np.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    )
     if integer and not bad:
         bad = int(value) != value
     if bad:
@@ -267,7 +272,6 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     _losses = LOSSES
     #: (keys whose axis 1 runs over particles, the key marking real particles) for set inputs.
     _particle_keys = ((), None)
-    _mixed_precision = False  # subclasses with a `mixed_precision` parameter override
 
     # ----------------------------------------------------------------- fitting
     def _check_common_params(self):
@@ -353,9 +357,10 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
         train_idx, valid_idx = self._split(t, rng)
         devices = [torch.device(device)] if device.startswith("cuda") else []
+        early_stopping = valid_idx is not None and self.patience is not None
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            self.net_ = self._make_net(device)
+            self.net_ = self._make_net(device, early_stopping)
             tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
             tensors["sample_weight"] = torch.from_numpy(w)
             tt = torch.from_numpy(t)
@@ -372,11 +377,12 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         hist = self.net_.history
         self.n_epochs_ = len(hist)
         self.train_loss_curve_ = np.array(hist[:, "train_loss"], dtype=float)
-        if valid_idx is not None:
-            self.validation_loss_curve_ = np.array(hist[:, "valid_loss"], dtype=float)
+        self.validation_loss_curve_ = (
+            np.array(hist[:, "valid_loss"], dtype=float) if valid_idx is not None else None
+        )
+        if early_stopping:  # the best weights were restored
             self.best_epoch_ = int(np.argmin(self.validation_loss_curve_)) + 1
         else:
-            self.validation_loss_curve_ = None
             self.best_epoch_ = self.n_epochs_
         return self
 
@@ -393,9 +399,9 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         )
         return np.sort(tr), np.sort(va)
 
-    def _make_net(self, device):
+    def _make_net(self, device, early_stopping):
         callbacks = []
-        if self.validation_fraction and self.patience is not None:
+        if early_stopping:
             callbacks.append(
                 (
                     "early_stopping",

@@ -29,8 +29,8 @@ class MLPClassifier(TorchClassifierBase):
 
     Inputs are standardised (mean 0, variance 1 per feature, fitted on the training data), passed
     through ReLU layers of ``hidden_sizes`` and a linear output ``g(x)``. Training minimises the
-    per-sample-weighted sum of the chosen loss (see :mod:`sklhep.backends._base`) with AdamW, stopping
-    early when the loss on a held-out validation split has not improved for ``patience`` epochs and
+    per-sample-weighted sum of the chosen loss (see :mod:`sklhep.backends._base`) with AdamW,
+    stopping early when the loss on a held-out validation split has not improved for ``patience`` epochs and
     restoring the best weights.
 
     Parameters
@@ -129,7 +129,7 @@ class MLPClassifier(TorchClassifierBase):
         self.verbose = verbose
 
     def _prepare(self, X, fitting):
-        if np.ndim(X) == 3 if hasattr(X, "shape") else False:
+        if hasattr(X, "shape") and len(X.shape) == 3:
             raise ValueError(
                 f"MLPClassifier takes a 2-D array (n_samples, n_features); got shape "
                 f"{np.shape(X)}. For padded particle sets use the 'efn' or 'pfn' backend."
