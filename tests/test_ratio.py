@@ -84,10 +84,10 @@ def test_backend_without_sample_weight_gets_a_prior_correction():
 
 
 # --- the named backends, when they have landed ------------------------------------------------------
-# Settings for the 1-D Gaussian benchmark. A histogram needs finer bins than its default of 10 (the
-# log ratio changes by 2 per unit x); shallow trees keep the BDT's variance down.
+# Settings for the 1-D Gaussian benchmark: shallow trees keep the BDT's variance down; 30 bins
+# (linearly interpolated) for the histogram.
 BACKEND_SETTINGS = {
-    ("histogram", "bce"): {"bins": 60},
+    ("histogram", "bce"): {"bins": 30},
     ("bdt", "bce"): {"max_depth": 2, "n_estimators": 100, "min_child_weight": 100},
     # the mlc objective's damped Hessian converges more slowly: more rounds
     ("bdt", "mlc"): {"max_depth": 2, "n_estimators": 300, "min_child_weight": 100},
@@ -115,7 +115,7 @@ def _named_backend_case(name, loss, n, tolerance, kl_tolerance, seed=11, setting
 
 @pytest.mark.parametrize("name,loss", [("histogram", "bce"), ("bdt", "bce"), ("bdt", "mlc")])
 def test_named_backend_small(name, loss):
-    # 20k per class; measured errors 7-9%. A wrong implementation (classes not balanced, a loss
+    # 20k per class; measured errors 4-9%. A wrong implementation (classes not balanced, a loss
     # whose output is read on the wrong scale) is off by more than 30%. With the mlc loss the trees
     # put very large ratios on the few pure-p leaves of the far tail, which biases <log r>_p at this
     # size (2.4 instead of 2), so the KL is checked for bce only here (mlc at 100k, slow test).
@@ -149,14 +149,11 @@ def test_named_backend_100k(name, loss):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="piecewise-constant bins: 5.5-5.7% median error at 100k per class for any bin count "
-    "(bias of the flat bins vs their statistical noise); needs interpolation in the histogram "
-    "backend to reach 5%",
-)
-def test_histogram_100k():
-    _named_backend_case("histogram", "bce", 100_000, 0.05, 0.05)
+def test_histogram_100k_at_least_as_good_as_bdt_in_1d():
+    # measured: histogram 2.6% / bdt 4.9% (seed 11)
+    hist = _named_backend_case("histogram", "bce", 100_000, 0.05, 0.05)
+    bdt = _named_backend_case("bdt", "bce", 100_000, 0.05, 0.05)
+    assert hist <= bdt
 
 
 # --- regression on the joint likelihood ratio --------------------------------------------------------
