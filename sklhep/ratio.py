@@ -193,9 +193,9 @@ class _BlockCalibrator:
     """Piecewise-linear map from a raw log ratio g to a calibrated log ratio.
 
     Events (sorted by g) are grouped into blocks, by equal-population bins ("histogram") or by the
-    pool-adjacent-violators algorithm ("isotonic"); each block gives log(W1/W0) of its balanced class
-    weights at its mean g. A block holding only one class would give an infinite ratio, so it is
-    merged with its neighbour. Between block centres the log ratio is interpolated linearly, beyond
+    pool-adjacent-violators algorithm ("isotonic"); each block gives log(W1/W0) of its balanced
+    class weights at its mean g. A block holding only one class would give an infinite ratio, so it
+    is merged with its neighbour. Between block centres the log ratio is interpolated linearly, beyond
     the outer centres it is constant.
     """
 

@@ -134,7 +134,9 @@ def test_cross_fitting_scores_each_event_with_a_model_that_never_saw_it():
     assert len(cwola.estimators_) == 5
     for est, (train, test) in zip(cwola.estimators_, cwola.folds_):
         assert not set(train) & set(test)
-        np.testing.assert_allclose(est.decision_function(X[test]), cwola.oof_decision_function_[test])
+        np.testing.assert_allclose(
+            est.decision_function(X[test]), cwola.oof_decision_function_[test]
+        )
     # pure leaves give infinite log ratios; only the ranking matters for the AUC
     oof = np.clip(cwola.oof_decision_function_, -1e3, 1e3)
     in_sample = np.clip(cwola.decision_function(X), -1e3, 1e3)
@@ -206,7 +208,8 @@ def test_nan_and_fraction_checks():
             np.r_[X, X], [0, 1, 0, 1, 0, 1, 0, 1]
         )
     assert check_fractions([0.9, 0.1]) == (0.9, 0.1)
-    cwola = CWoLaClassifier(backend=LogisticRegression(), fractions=(0.8, 0.2)).fit(X4, [0, 1, 0, 1])
+    cwola = CWoLaClassifier(backend=LogisticRegression(), fractions=(0.8, 0.2))
+    cwola.fit(X4, [0, 1, 0, 1])
     with pytest.raises(ValueError, match="signal_fraction"):
         cwola.predict_signal_proba(X4, signal_fraction=2)
 

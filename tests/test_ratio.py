@@ -39,7 +39,7 @@ def gaussians():
     return X, y, log_ratio, X_test, y_test
 
 
-# --- the likelihood-ratio algebra, with a backend that can represent the exact answer -------------
+# --- the likelihood-ratio algebra, with a backend that can represent the exact answer ------------
 @pytest.mark.parametrize("loss", ["bce", "mlc", "mse", "sqrt"])
 def test_every_loss_gives_the_ratio_and_the_kl(gaussians, loss):
     X, y, log_ratio, X_test, y_test = gaussians
@@ -83,7 +83,7 @@ def test_backend_without_sample_weight_gets_a_prior_correction():
         lre.fit(X, y, sample_weight=np.linspace(1, 2, len(y)))
 
 
-# --- the named backends, when they have landed ------------------------------------------------------
+# --- the named backends, when they have landed ---------------------------------------------------
 # Settings for the 1-D Gaussian benchmark: shallow trees keep the BDT's variance down; 30 bins
 # (linearly interpolated) for the histogram.
 BACKEND_SETTINGS = {
@@ -120,7 +120,8 @@ def test_named_backend_small(name, loss):
     # put very large ratios on the few pure-p leaves of the far tail, which biases <log r>_p at this
     # size (2.4 instead of 2), so the KL is checked for bce only here (mlc at 100k, slow test).
     settings = {"max_depth": 2, "n_estimators": 100} if name == "bdt" else None
-    _named_backend_case(name, loss, 20_000, 0.12, 0.05 if loss == "bce" else None, settings=settings)
+    kl_tolerance = 0.05 if loss == "bce" else None
+    _named_backend_case(name, loss, 20_000, 0.12, kl_tolerance, settings=settings)
 
 
 @pytest.mark.slow
@@ -156,7 +157,7 @@ def test_histogram_100k_at_least_as_good_as_bdt_in_1d():
     assert hist <= bdt
 
 
-# --- regression on the joint likelihood ratio --------------------------------------------------------
+# --- regression on the joint likelihood ratio ----------------------------------------------------
 def _latent_toy(n, seed):
     """z ~ N(+-1, 1), x = z + N(0, 1): r(x, z) = p(z)/q(z) = exp(2 z), r(x) = exp(x)."""
     rng = np.random.default_rng(seed)
@@ -195,7 +196,7 @@ def test_joint_ratio_errors(bad, match):
         LikelihoodRatioEstimator(backend=LogisticRegression()).fit(X, [0, 1, 0, 1], joint_ratio=bad)
 
 
-# --- calibration and clipping ----------------------------------------------------------------------
+# --- calibration and clipping --------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["histogram", "isotonic"])
 def test_calibration_repairs_a_miscalibrated_backend(gaussians, method):
     X, y, log_ratio, X_test, y_test = gaussians
@@ -242,7 +243,7 @@ def test_unclipped_infinities_are_not_replaced():
     assert np.isneginf(lre.predict_log_ratio([[0.0]])[0])
 
 
-# --- outputs, scores --------------------------------------------------------------------------------
+# --- outputs, scores -----------------------------------------------------------------------------
 def test_outputs_are_consistent(gaussians):
     X, y, *_ = gaussians
     lre = LikelihoodRatioEstimator(LogisticRegression()).fit(X[:5000], y[:5000])
@@ -268,7 +269,10 @@ def test_pipeline_and_grid_search_over_backend_params(gaussians):
     X, y, log_ratio, X_test, y_test = gaussians
     X, y = X[:6000] * 100.0, y[:6000]  # a badly scaled feature, fixed by the scaler
     pipe = Pipeline(
-        [("scale", StandardScaler()), ("lre", LikelihoodRatioEstimator(backend=LogisticRegression()))]
+        [
+            ("scale", StandardScaler()),
+            ("lre", LikelihoodRatioEstimator(backend=LogisticRegression())),
+        ]
     )
     search = GridSearchCV(pipe, {"lre__backend__C": [1e-6, 1e-3, 1.0]}, cv=3).fit(X, y)
     assert search.best_params_ == {"lre__backend__C": 1.0}
