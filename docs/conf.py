@@ -23,8 +23,14 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "matplotlib.sphinxext.plot_directive",
     "numpydoc",
 ]
+# `.. plot::` runs its code at build time (Agg) and embeds the figure.
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
 autosummary_generate = True
 autodoc_default_options = {"members": False}
 # Optional heavy dependencies are imported lazily by sklhep; mock them if a docs build machine

@@ -17,6 +17,9 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "BDTClassifier": "sklhep.backends.trees",
     "HistogramClassifier": "sklhep.backends.histogram",
+    "MLPClassifier": "sklhep.backends.torch_nets",
+    "EFNClassifier": "sklhep.backends.set_nets",
+    "PFNClassifier": "sklhep.backends.set_nets",
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
     "EMDTransformer": "sklhep.emd",

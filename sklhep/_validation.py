@@ -47,7 +47,9 @@ def import_optional(module, *, purpose):
         top = module.split(".")[0]
         extra = _EXTRA_OF.get(top)
         hint = f'pip install "sklhep[{extra}]"' if extra else f"pip install {top}"
-        raise ImportError(f"{purpose} needs {top}, which is not installed: {hint}.") from exc
+        raise ImportError(
+            f"{purpose} needs {top}, which is not installed: {hint}.", name=top
+        ) from exc
 
 
 def check_binary_labels(y, *, what="y", meaning="the two classes"):

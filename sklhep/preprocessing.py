@@ -190,7 +190,7 @@ def _angular_distances(X, beta):
     return np.hypot(dy, dp) ** beta
 
 
-def _ecf_batch(X, z, beta, chunk=256):
+def _ecf_batch(X, z, beta, chunk=64):
     """e2 and e3 energy correlation functions, jets grouped by multiplicity to bound the cost."""
     n = X.shape[0]
     mult = (z > 0).sum(axis=1)
@@ -246,7 +246,8 @@ class JetObservables(_JetTransformer):
     - ``width``: girth, ``sum_i z_i R_i``;
     - ``ptd``: ``sqrt(sum_i z_i**2)``;
     - ``e2``, ``c2``, ``d2``: energy correlation functions
-      ``e2 = sum_{i<j} z_i z_j R_ij**beta``, ``e3 = sum_{i<j<k} z_i z_j z_k (R_ij R_ik R_jk)**beta``,
+      ``e2 = sum_{i<j} z_i z_j R_ij**beta``,
+      ``e3 = sum_{i<j<k} z_i z_j z_k (R_ij R_ik R_jk)**beta``,
       and the ratios ``c2 = e3 / e2**2``, ``d2 = e3 / e2**3`` (0 when ``e2 = 0``);
     - ``tau1``, ``tau2``, ``tau21``: N-subjettiness ``tau_N = sum_i z_i min_k R_ik**beta``, with
       ``tau1`` about the jet axis and ``tau2`` about two axes found by a few pt-weighted k-means

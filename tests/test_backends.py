@@ -123,6 +123,36 @@ def test_bdt_mlc_is_stable_on_separated_classes():
     assert bdt.score(X, y) > 0.99
 
 
+def test_bdt_mlc_tails_stay_bounded():
+    # Where class 1 lives almost alone the mlc loss has no finite minimum; with a constant class-1
+    # Hessian the raw output there grows by ~2 learning rates per round (g ~ 30 at x ~ 2.3 here).
+    X, y = gaussians(20000, 20000, seed=13)
+    x = np.linspace(1.5, 2.6, 221)
+    g = BDTClassifier(loss="mlc", random_state=0).fit(X, y).decision_function(x[:, None])
+    assert np.max(np.abs(g - 2 * x)) < 2.0
+
+
+def test_bdt_mlc_objective_gradient_is_exact():
+    import xgboost as xgb
+
+    from sklhep.backends import loss_per_event
+    from sklhep.backends.trees import _mlc_objective
+
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 2, 50).astype(float)
+    w = rng.uniform(0.1, 3.0, 50)
+    g = rng.normal(0.0, 2.0, 50)
+    grad, hess = _mlc_objective(g, xgb.DMatrix(np.zeros((50, 1)), label=y, weight=w))
+    eps = 1e-6
+    numeric = w * (loss_per_event("mlc", y, g + eps) - loss_per_event("mlc", y, g - eps)) / (2 * eps)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+    # The stabilised Hessian is positive for both classes and equals the exact one
+    # (w exp(g) for class 0, 0 for class 1) summed over a balanced pair at the minimum, g = 0.
+    assert np.all(hess > 0)
+    _, h_pair = _mlc_objective(np.zeros(2), xgb.DMatrix(np.zeros((2, 1)), label=[0.0, 1.0]))
+    assert h_pair.sum() == pytest.approx(1.0)
+
+
 def test_bdt_weight_scale_does_not_matter():
     # Weights normalised to a probability (sum 1) must not switch off the splits.
     X, y = gaussians(3000, 3000, seed=2)
@@ -204,7 +234,7 @@ def test_bdt_bad_parameters(params, match):
 def test_histogram_ratio_is_exact_in_large_sample_limit():
     n = 1_000_000
     X, y = gaussians(n, n)
-    hist = HistogramClassifier(bins=60, smoothing=1.0).fit(X, y)
+    hist = HistogramClassifier(bins=60, smoothing=1.0, interpolation="none").fit(X, y)
     edges = hist.bin_edges_[0]
     lo, hi = edges[:-1], edges[1:]
     centres = 0.5 * (lo + hi)
@@ -223,10 +253,13 @@ def test_histogram_ratio_is_exact_in_large_sample_limit():
 
 def test_histogram_2d_log_ratio():
     X, y = gaussians(200_000, 200_000, mu=0.5, dim=2, seed=5)
-    hist = HistogramClassifier(bins=(15, 15), binning="uniform").fit(X, y)
     pts = np.array([[a, b] for a in (-0.8, 0.0, 0.8) for b in (-0.8, 0.0, 0.8)])
-    # log p/q = x1 + x2, up to the bin width (~0.6) times the gradient (1 per axis) / 2 ... at
-    # the bin, so compare against the truth averaged over each point's cell.
+    # Interpolated (the default): the pointwise truth log p/q = x1 + x2.
+    for binning, tolerance in (("quantile", 0.08), ("uniform", 0.05)):
+        hist = HistogramClassifier(binning=binning).fit(X, y)
+        np.testing.assert_allclose(hist.decision_function(pts), pts.sum(axis=1), atol=tolerance)
+    # The step function: the truth averaged over each point's cell.
+    hist = HistogramClassifier(bins=(15, 15), binning="uniform", interpolation="none").fit(X, y)
     cell = [np.clip(np.searchsorted(e[1:-1], pts[:, j], side="right"), 0, e.size - 2)
             for j, e in enumerate(hist.bin_edges_)]
     truth = np.zeros(len(pts))
@@ -265,6 +298,10 @@ def test_histogram_smoothing_handles_empty_cells():
     raw = HistogramClassifier(bins=3, binning="uniform", smoothing=0).fit(X, y)
     assert raw.decision_function([[5.0]])[0] == np.inf
     np.testing.assert_array_equal(raw.predict_proba([[5.0]]), [[0.0, 1.0]])
+    # A cell empty of both classes predicts the class priors, with or without smoothing.
+    gap = HistogramClassifier(bins=4, binning="uniform", smoothing=0).fit(X[:40], y[:40])
+    np.testing.assert_allclose(gap.predict_proba([[-1.0]]), [[0.25, 0.75]])
+    np.testing.assert_allclose(gap.decision_function([[-1.0]]), np.log(3))
     # Larger smoothing pulls a cell towards the class priors (31/42).
     heavy = HistogramClassifier(bins=3, binning="uniform", smoothing=1000).fit(X, y)
     assert abs(heavy.predict_proba([[5.0]])[0, 1] - 31 / 42) < 0.02
@@ -287,6 +324,40 @@ def test_histogram_quantile_bins_hold_equal_weight():
     np.testing.assert_allclose(per_bin, 10000 / 8, rtol=0.01)
 
 
+def test_histogram_auto_bins_follow_the_sample_size():
+    rng = np.random.default_rng(14)
+    y = np.arange(40_000) % 2
+    X1, X3 = rng.normal(size=(40_000, 1)), rng.normal(size=(40_000, 3))
+    # Interpolated: 1.5 n^(1/(d+4)) = 12.5 in 1-D, 6.8 in 3-D; step function: n^(1/(d+2)) = 34.2
+    # and 8.3.
+    assert HistogramClassifier().fit(X1, y).n_bins_ == [12]
+    assert HistogramClassifier().fit(X3, y).n_bins_ == [7, 7, 7]
+    assert HistogramClassifier(interpolation="none").fit(X1, y).n_bins_ == [34]
+    assert HistogramClassifier(interpolation="none").fit(X3, y).n_bins_ == [8, 8, 8]
+    # The effective (Kish) number of events counts: half the events at weight 0 halve it.
+    w = (np.arange(40_000) // 2) % 2 * 1.0
+    hist = HistogramClassifier(interpolation="none").fit(X1, y, sample_weight=w)
+    assert hist.n_bins_ == [27]
+
+
+def test_histogram_interpolation_removes_the_step_bias():
+    X, y = gaussians(20_000, 20_000, seed=15)
+    Xt, yt = gaussians(20_000, 20_000, seed=16)
+    x = Xt[yt == 1]
+    x = x[np.abs(x[:, 0]) < 1.5]
+    errors = {}
+    for interpolation in ("linear", "none"):
+        hist = HistogramClassifier(bins=12, interpolation=interpolation).fit(X, y)
+        errors[interpolation] = np.median(np.abs(np.expm1(hist.decision_function(x) - 2 * x[:, 0])))
+        # Both agree with the cell value at the bin centres.
+        centres = hist.bin_centres_[0][:, None]
+        np.testing.assert_allclose(
+            hist.decision_function(centres), hist.log_proba_[1] - hist.log_proba_[0], atol=1e-12
+        )
+    # A 12-bin step is off by about the half bin width times the slope 2 (~0.2 in log ratio).
+    assert errors["linear"] < 0.06 and errors["none"] > 0.12, errors
+
+
 def test_histogram_too_many_features_is_clear():
     X = np.random.default_rng(0).normal(size=(20, 4))
     y = np.arange(20) % 2
@@ -299,8 +370,10 @@ def test_histogram_too_many_features_is_clear():
     [
         ({"bins": 0}, "bins must be an integer >= 1"),
         ({"bins": (5, 5)}, "sequence of 1 integers"),
-        ({"bins": 2.5}, "bins must be an integer"),
+        ({"bins": 2.5}, "bins must be 'auto', an integer"),
+        ({"bins": "sturges"}, "bins must be 'auto', an integer"),
         ({"binning": "log"}, "binning must be 'quantile' or 'uniform'; got 'log'"),
+        ({"interpolation": "cubic"}, "interpolation must be 'linear' or 'none'; got 'cubic'"),
         ({"smoothing": -1}, "smoothing must be a finite number >= 0; got -1"),
         ({"bins": 10**8}, "cells, more than"),
     ],
@@ -316,9 +389,13 @@ def test_histogram_bad_parameters(params, match):
 # ------------------------------------------------------------------------------------------------
 
 BACKENDS = {
-    "bdt": lambda: BDTClassifier(n_estimators=20, random_state=0),
-    "bdt-mlc": lambda: BDTClassifier(n_estimators=20, loss="mlc", random_state=0),
-    "histogram": lambda: HistogramClassifier(bins=10),
+    "bdt": lambda: BDTClassifier(n_estimators=60, learning_rate=0.3, random_state=0),
+    "bdt-mlc": lambda: BDTClassifier(
+        n_estimators=60, learning_rate=0.3, loss="mlc", random_state=0
+    ),
+    # Uniform bins: the edges do not move with the weights, so fits with and without weights are
+    # compared cell by cell.
+    "histogram": lambda: HistogramClassifier(bins=20, binning="uniform"),
 }
 both = pytest.mark.parametrize("make", BACKENDS.values(), ids=BACKENDS.keys())
 
@@ -336,21 +413,31 @@ def test_pipeline_and_pickle_and_clone(make):
     assert not hasattr(twin.steps[-1][1], "classes_")
 
 
+def _interaction_data():
+    # Class 1 where x1 x2 > 0 (blurred): additive depth-1 stumps cannot model it.
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(1200, 2))
+    y = (X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=1200) > 0).astype(int)
+    return X, y
+
+
 @pytest.mark.parametrize(
-    "make, grid",
+    "make, grid, data",
     [
-        (BACKENDS["bdt"], {"bdtclassifier__max_depth": [1, 3]}),
-        (BACKENDS["histogram"], {"histogramclassifier__bins": [2, 20]}),
+        (BACKENDS["bdt"], {"bdtclassifier__max_depth": [1, 3]}, _interaction_data),
+        (BACKENDS["histogram"], {"histogramclassifier__bins": [2, 20]},
+         lambda: gaussians(600, 600, seed=8)[:2]),
     ],
     ids=["bdt", "histogram"],
 )
-def test_grid_search_over_backend_parameter(make, grid):
-    X, y = gaussians(600, 600, seed=8)
+def test_grid_search_over_backend_parameter(make, grid, data):
+    X, y = data()
     search = GridSearchCV(make_pipeline(StandardScaler(), make()), grid, cv=3,
                           scoring="neg_log_loss").fit(X, y)
     name, values = next(iter(grid.items()))
-    # One bin (of two) or depth-1 stumps are worse than the finer model.
+    # Stumps cannot model the interaction; two bins cannot follow a smooth ratio.
     assert search.best_params_[name] == values[1]
+    assert search.best_estimator_[-1].get_params()[name.split("__")[1]] == values[1]
 
 
 @both
@@ -458,3 +545,14 @@ def test_docstring_examples_run():
     for module in (trees, histogram):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_getting_the_bdt_does_not_import_xgboost():
+    import subprocess
+
+    code = (
+        "import sys, sklhep; b = sklhep.get_backend('bdt'); h = sklhep.get_backend('histogram'); "
+        "print('xgboost' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

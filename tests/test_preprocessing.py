@@ -119,8 +119,10 @@ def test_observables_ecf_against_brute_force():
 
 def test_tau2_finds_two_prongs():
     rng = np.random.default_rng(2)
-    prong = lambda cy, n: np.column_stack([rng.uniform(5, 10, n), cy + rng.normal(0, 0.01, n),  # noqa
-                                           rng.normal(0, 0.01, n)])
+    def prong(cy, n):
+        return np.column_stack([rng.uniform(5, 10, n), cy + rng.normal(0, 0.01, n),
+                                rng.normal(0, 0.01, n)])
+
     two = np.vstack([prong(-0.15, 6), prong(0.15, 6)])
     one = prong(0.0, 12)
     t = JetObservables(["tau1", "tau2", "tau21"]).fit_transform([two, one])
@@ -223,7 +225,10 @@ def test_efp_matches_energyflow_and_parallel():
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert got.shape[1] == t.n_features_out_ == len(t.get_feature_names_out())
     assert len(set(t.get_feature_names_out())) == t.n_features_out_
-    np.testing.assert_allclose(EFPTransformer(dmax=4, n_jobs=2).fit_transform(X), got)
+    from joblib import parallel_backend
+
+    with parallel_backend("threading"):  # the chunked Parallel path, without process start-up
+        np.testing.assert_allclose(EFPTransformer(dmax=4, n_jobs=2).fit_transform(X), got)
     prime = EFPTransformer(dmax=4, select="p==1").fit(X)
     assert prime.n_features_out_ < t.n_features_out_
     # EFPs are IRC safe: an extra zero-pt-like soft particle barely changes them.

@@ -13,6 +13,9 @@ from ._base import LOSSES, BackendCapabilities, backend_capabilities, check_loss
 _LAZY = {
     "BDTClassifier": "sklhep.backends.trees",
     "HistogramClassifier": "sklhep.backends.histogram",
+    "MLPClassifier": "sklhep.backends.torch_nets",
+    "EFNClassifier": "sklhep.backends.set_nets",
+    "PFNClassifier": "sklhep.backends.set_nets",
 }
 
 __all__ = [

@@ -1,0 +1,387 @@
+"""Classification without labels (CWoLa): learn signal vs background from two mixtures.
+
+If mixture M1 holds a signal fraction ``f1`` and M2 a fraction ``f2 < f1`` of the same signal and
+background densities ``p_S`` and ``p_B``, the mixed likelihood ratio is
+
+    R(x) = p_M1(x) / p_M2(x) = (f1 L(x) + 1 - f1) / (f2 L(x) + 1 - f2),    L = p_S / p_B,
+
+a monotone function of the pure ratio ``L``. So the optimal M1-vs-M2 classifier is the optimal
+signal-vs-background classifier, learned without a single signal label; with the fractions known
+the relation is inverted for ``L`` itself.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import sparse
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_sample_weight
+from .ratio import LikelihoodRatioEstimator, average_log_ratios, check_labels
+
+__all__ = ["CWoLaClassifier", "check_fractions", "signal_ratio_from_mixed"]
+
+_MEANING = "the mixtures M1 (1) and M2 (0)"
+
+
+def check_fractions(fractions):
+    """Validate signal fractions ``(f1, f2)`` of two mixtures and return them as floats.
+
+    Raises
+    ------
+    ValueError
+        If ``fractions`` is not a pair, a fraction lies outside [0, 1] or is not finite, or
+        ``f1 == f2`` (identical mixtures carry no information about the signal).
+    """
+    try:
+        f1, f2 = (float(f) for f in fractions)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"fractions must be a pair (f1, f2) of the signal fractions of M1 and M2; got "
+            f"{fractions!r}."
+        ) from None
+    for name, f in (("f1", f1), ("f2", f2)):
+        if not (0.0 <= f <= 1.0):
+            raise ValueError(f"The signal fraction {name} must lie in [0, 1]; got {f!r}.")
+    if f1 == f2:
+        raise ValueError(
+            f"The signal fractions must differ (f1 = f2 = {f1!r}): two mixtures with the same "
+            "composition cannot be told apart, so the signal cannot be learned from them."
+        )
+    return f1, f2
+
+
+def signal_ratio_from_mixed(mixed_ratio, fractions):
+    """Invert ``R = (f1 L + 1 - f1)/(f2 L + 1 - f2)`` for the pure ratio ``L = p_S/p_B``.
+
+    ``R`` is first projected onto the range the relation can reach, between ``R(L=0) =
+    (1-f1)/(1-f2)`` and ``R(L=inf) = f1/f2``: an estimate beyond the first end means ``L = 0`` and
+    beyond the second ``L = inf`` (a negative ratio has no meaning).
+
+    Parameters
+    ----------
+    mixed_ratio : array-like
+        ``R = p_M1/p_M2``.
+    fractions : (float, float)
+        Signal fractions ``(f1, f2)`` of M1 and M2.
+
+    Returns
+    -------
+    L : ndarray
+
+    Examples
+    --------
+    >>> from sklhep.cwola import signal_ratio_from_mixed
+    >>> float(signal_ratio_from_mixed(1.0, (0.8, 0.2)))   # R = 1 at L = 1
+    1.0
+    """
+    f1, f2 = check_fractions(fractions)
+    R = np.asarray(mixed_ratio, dtype=float)
+    if np.any(np.isnan(R)):
+        raise ValueError("mixed_ratio contains NaN.")
+    r0 = (1.0 - f1) / (1.0 - f2) if f2 < 1 else np.inf
+    r_inf = f1 / f2 if f2 > 0 else np.inf
+    R = np.clip(R, min(r0, r_inf), max(r0, r_inf))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        L = ((1.0 - f1) - R * (1.0 - f2)) / (R * f2 - f1)
+    L = np.where(R == r_inf, np.inf, L)
+    L = np.where(R == r0, 0.0, L)
+    return L
+
+
+def _has_fractions(self):
+    if self.fractions is None:
+        raise AttributeError(
+            "The pure signal quantities need the signal fractions of the two mixtures: "
+            "CWoLaClassifier(fractions=(f1, f2))."
+        )
+    return True
+
+
+class CWoLaClassifier(ClassifierMixin, BaseEstimator):
+    """Classification without labels: a signal/background classifier trained on two mixtures.
+
+    ``y`` labels the **mixture** (1 = M1, 0 = M2), not the class. The classifier between the
+    mixtures (with equal total weight given to both) estimates the mixed ratio
+    ``R = p_M1/p_M2``, which is monotone in the pure signal/background ratio ``L``: its ROC curve on
+    true labels is that of the optimal classifier. Given the signal fractions it also returns ``L``
+    and signal probabilities.
+
+    Parameters
+    ----------
+    backend : str or estimator, default="bdt"
+        A backend name from :func:`sklhep.list_backends` or a scikit-learn classifier instance
+        (give an instance, e.g. ``sklhep.get_backend("bdt")``, to tune ``backend__<name>`` in a
+        grid search).
+    loss : {"bce", "mlc", "mse", "sqrt"}, default="bce"
+        The loss of the mixture classifier (see :class:`~sklhep.LikelihoodRatioEstimator`).
+    fractions : (float, float) or None, default=None
+        Signal fractions ``(f1, f2)`` of M1 and M2, if known (e.g. from
+        ``TopicDemixer``); they enable :meth:`predict_signal_ratio` and
+        :meth:`predict_signal_proba`.
+    n_folds : int or None, default=None
+        With ``k`` folds, train ``k`` models, each on ``k-1`` folds: every training event is scored
+        by a model that never saw it (``oof_decision_function_``), the protection against learning
+        statistical fluctuations in a CWoLa hunt; new events get the average of the fold models
+        (their probabilities are averaged). None trains one model on all events.
+    calibration : {None, "histogram", "isotonic"}, default=None
+        Recalibrate each mixture classifier's log ratio with a cross-fitted monotone map (see
+        :class:`~sklhep.LikelihoodRatioEstimator`). The ranking, hence the ROC curve, needs none;
+        :meth:`predict_signal_ratio` needs a well-calibrated mixed ratio.
+    n_jobs : int or None, default=None
+        Parallel jobs over the folds (``sklearn.utils.parallel``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fold split and the backends.
+    verbose : int, default=0
+        Show a progress bar over the folds.
+
+    Attributes
+    ----------
+    estimators_ : list of LikelihoodRatioEstimator
+        The fitted mixture classifiers (one, or one per fold).
+    oof_decision_function_ : ndarray of shape (n_samples,)
+        With ``n_folds``: the log mixed ratio of each training event from the model that did not
+        see it.
+    folds_ : list of (train, test) index arrays
+        With ``n_folds``: the fold split.
+    classes_ : ndarray of shape (2,)
+        ``[0, 1]`` (M2, M1).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    sklhep.LikelihoodRatioEstimator : the density ratio of two samples.
+    sklhep.metrics.mixed_auc : the mixed-sample AUC expected from a pure one.
+
+    References
+    ----------
+    .. [1] E. M. Metodiev, B. Nachman, J. Thaler, "Classification without labels: Learning from
+       mixed samples in high energy physics", JHEP 10 (2017) 174, arXiv:1708.02949.
+    .. [2] J. H. Collins, K. Howe, B. Nachman, "Anomaly Detection for Resonant New Physics with
+       Machine Learning", Phys. Rev. Lett. 121 (2018) 241803, arXiv:1805.02664.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.metrics import roc_auc_score
+    >>> from sklhep import CWoLaClassifier
+    >>> from sklhep.datasets import make_gaussian_mixtures
+    >>> X, y_mix, y_true, _ = make_gaussian_mixtures(5000, fractions=(0.8, 0.2), random_state=0)
+    >>> cwola = CWoLaClassifier(backend=LogisticRegression(), fractions=(0.8, 0.2)).fit(X, y_mix)
+    >>> round(roc_auc_score(y_true, cwola.decision_function(X)), 2)
+    0.92
+    """
+
+    def __init__(
+        self,
+        backend="bdt",
+        loss="bce",
+        fractions=None,
+        n_folds=None,
+        calibration=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.backend = backend
+        self.loss = loss
+        self.fractions = fractions
+        self.n_folds = n_folds
+        self.calibration = calibration
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_ratio(self, seed):
+        return LikelihoodRatioEstimator(
+            backend=self.backend, loss=self.loss, calibration=self.calibration, random_state=seed
+        )
+
+    def fit(self, X, y, sample_weight=None):
+        """Train the mixture classifier(s).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            The mixture label: 1 for events of M1, 0 for events of M2.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : CWoLaClassifier
+        """
+        if self.fractions is not None:
+            check_fractions(self.fractions)
+        k = self.n_folds
+        if k is not None and (not isinstance(k, (numbers.Integral, np.integer)) or k < 2):
+            raise ValueError(f"n_folds must be None or an integer >= 2; got {k!r}.")
+        if sparse.issparse(X):
+            raise TypeError(
+                "Sparse input is not supported; convert X to a dense array (X.toarray())."
+            )
+        y = check_labels(y, _MEANING)
+        rng = check_random_state(self.random_state)
+        seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
+        if k is None:
+            est = self._make_ratio(seed).fit(X, y, sample_weight=sample_weight)
+            self.estimators_ = [est]
+            self._copy_input_attributes(est)
+            self.classes_ = np.array([0, 1])
+            return self
+
+        Xa = X if hasattr(X, "iloc") else np.asarray(X) if not isinstance(X, list) else X
+        if len(y) != len(Xa):
+            raise ValueError(f"X and y have different numbers of samples: {len(Xa)} and {len(y)}.")
+        n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
+        if n_min < k:
+            raise ValueError(
+                f"n_folds={k} needs at least {k} events of each mixture; the smaller one has "
+                f"{n_min}."
+            )
+        w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
+        splitter = StratifiedKFold(k, shuffle=True, random_state=rng.randint(2**31 - 1))
+        self.folds_ = list(splitter.split(np.zeros(len(y)), y))
+        folds = self.folds_
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            folds = tqdm(folds, desc="CWoLa folds")
+
+        def take(a, idx):
+            if hasattr(a, "iloc"):
+                return a.iloc[idx]
+            if isinstance(a, list):
+                return [a[i] for i in idx]
+            return a[idx]
+
+        def one(i, train, test):
+            est = self._make_ratio(None if seed is None else seed + i)
+            est.fit(take(Xa, train), y[train], None if w is None else w[train])
+            return est, est.decision_function(take(Xa, test))
+
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(one)(i, tr, te) for i, (tr, te) in enumerate(folds)
+        )
+        self.estimators_ = [est for est, _ in results]
+        self.oof_decision_function_ = np.empty(len(y))
+        for (_, test), (_, g) in zip(self.folds_, results):
+            self.oof_decision_function_[test] = g
+        self._copy_input_attributes(self.estimators_[0])
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _copy_input_attributes(self, est):
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(est, name):
+                setattr(self, name, getattr(est, name))
+            elif hasattr(self, name):
+                delattr(self, name)
+
+    def decision_function(self, X):
+        """The estimated log mixed ratio ``log p_M1(x)/p_M2(x)`` (monotone in the pure ratio).
+
+        With ``n_folds`` the fold models are combined by averaging their probabilities
+        ``R/(1+R)`` (see :func:`sklhep.ratio.average_log_ratios`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_ratio : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return average_log_ratios([est.decision_function(X) for est in self.estimators_])
+
+    def predict_proba(self, X):
+        """Mixture probabilities for equal mixture sizes: ``[1/(1+R), R/(1+R)]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+        """
+        p1 = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p1, p1])
+
+    def predict(self, X):
+        """The more likely mixture: 1 (M1) where ``R > 1``, else 0 (M2)."""
+        check_is_fitted(self)
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+    @available_if(_has_fractions)
+    def predict_signal_ratio(self, X):
+        """The pure ratio ``L(x) = p_S(x)/p_B(x)`` from the mixed one and the fractions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ratio : ndarray of shape (n_samples,)
+            See :func:`signal_ratio_from_mixed` for the treatment of unphysical ``R``.
+        """
+        with np.errstate(over="ignore"):
+            R = np.exp(self.decision_function(X))
+        return signal_ratio_from_mixed(R, self.fractions)
+
+    @available_if(_has_fractions)
+    def predict_signal_proba(self, X, signal_fraction=0.5):
+        """Probability that an event is signal, in a sample with the given signal fraction.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        signal_fraction : float, default=0.5
+            The prior signal fraction ``f``: 0.5 for equal priors, ``f1`` for an event of M1.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples,)
+            ``f L / (f L + 1 - f)``.
+        """
+        f = float(signal_fraction)
+        if not (0.0 <= f <= 1.0):
+            raise ValueError(f"signal_fraction must lie in [0, 1]; got {signal_fraction!r}.")
+        L = self.predict_signal_ratio(X)
+        with np.errstate(invalid="ignore"):
+            p = f * L / (f * L + 1.0 - f)
+        return np.where(np.isinf(L), 1.0 if f > 0 else 0.0, p)
+
+    def score(self, X, y, sample_weight=None):
+        """Minus the balanced binary cross-entropy between the mixtures (higher is better).
+
+        See :meth:`LikelihoodRatioEstimator.score`; by the CWoLa theorem the best mixture
+        classifier is the best signal/background classifier, so this score selects models for the
+        pure task too.
+        """
+        g = self.decision_function(X)
+        y = check_labels(y, _MEANING)
+        if len(y) != len(g):
+            raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
+        w = check_sample_weight(sample_weight, len(y))
+        p, q = y == 1, y == 0
+        loss_p = np.average(np.logaddexp(0.0, -g[p]), weights=w[p])
+        loss_q = np.average(np.logaddexp(0.0, g[q]), weights=w[q])
+        return float(-0.5 * (loss_p + loss_q))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = False
+        return tags
