@@ -559,7 +559,11 @@ def pairwise_emd(
     distances : ndarray of shape (n_jets, n_references)
     """
     _check_params(R, beta, norm, empty_events, method, epsilon)
-    if not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool) or chunk_size < 1:
+    if (
+        not isinstance(chunk_size, numbers.Integral)
+        or isinstance(chunk_size, bool)
+        or chunk_size < 1
+    ):
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
     evs_a = _as_event_list(jets, "jets")
     evs_b = None if references is None else _as_event_list(references, "references")

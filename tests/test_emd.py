@@ -249,6 +249,19 @@ def test_verbose_shows_progress_bar(capsys):
     assert "EMD chunks" in err and "10/10" in err  # 4 blocks per side -> 10 upper blocks
 
 
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sklhep.emd; heavy = {'wasserstein', 'energyflow', 'ot', 'torch', "
+        "'matplotlib', 'dask', 'distributed'} & set(sys.modules); print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    assert out.stdout.strip() == "[]"
+
+
 def test_clone_and_pickle():
     evs = random_events(12, 8)
     est = EMDTransformer(R=0.5, beta=1.5, chunk_size=3)
