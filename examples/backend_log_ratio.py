@@ -26,7 +26,7 @@ def make_figure(n_per_class=20_000, seed=0):
     backends = {
         "bdt, loss='bce'": sklhep.get_backend("bdt", loss="bce", random_state=seed),
         "bdt, loss='mlc'": sklhep.get_backend("bdt", loss="mlc", random_state=seed),
-        "histogram, 40 bins": sklhep.get_backend("histogram", bins=40),
+        "histogram (default: auto bins, interpolated)": sklhep.get_backend("histogram"),
     }
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(6, 5.5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
@@ -41,7 +41,7 @@ def make_figure(n_per_class=20_000, seed=0):
     bottom.set_ylabel(r"$g(x) - 2x$")
     bottom.set_xlabel("x")
     bottom.set_ylim(-0.6, 0.6)
-    top.legend(frameon=False)
+    top.legend(frameon=False, loc="upper left", fontsize="small")
     top.set_title(f"N(+1,1) vs N(-1,1), {n_per_class} events per class")
     fig.tight_layout()
     return fig

@@ -190,7 +190,7 @@ def _angular_distances(X, beta):
     return np.hypot(dy, dp) ** beta
 
 
-def _ecf_batch(X, z, beta, chunk=256):
+def _ecf_batch(X, z, beta, chunk=64):
     """e2 and e3 energy correlation functions, jets grouped by multiplicity to bound the cost."""
     n = X.shape[0]
     mult = (z > 0).sum(axis=1)

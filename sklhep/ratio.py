@@ -25,7 +25,7 @@ from ._registry import resolve_backend
 from ._validation import check_binary_labels, check_jets, check_sample_weight
 from .backends._base import LOSSES, backend_capabilities
 
-__all__ = ["LikelihoodRatioEstimator"]
+__all__ = ["LikelihoodRatioEstimator", "average_log_ratios"]
 
 _CALIBRATIONS = ("histogram", "isotonic")
 _MEANING = "the numerator p (1) and the denominator q (0)"
@@ -193,9 +193,9 @@ class _BlockCalibrator:
     """Piecewise-linear map from a raw log ratio g to a calibrated log ratio.
 
     Events (sorted by g) are grouped into blocks, by equal-population bins ("histogram") or by the
-    pool-adjacent-violators algorithm ("isotonic"); each block gives log(W1/W0) of its balanced class
-    weights at its mean g. A block holding only one class would give an infinite ratio, so it is
-    merged with its neighbour. Between block centres the log ratio is interpolated linearly, beyond
+    pool-adjacent-violators algorithm ("isotonic"); each block gives log(W1/W0) of its balanced
+    class weights at its mean g. A block holding only one class would give an infinite ratio, so it
+    is merged with its neighbour. Between block centres the log ratio is interpolated linearly, beyond
     the outer centres it is constant.
     """
 
@@ -533,12 +533,12 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         return g, y, w
 
     def kl_divergence(self, X, y, sample_weight=None):
-        """Estimate KL(p||q) in nats on (held-out) events of both classes.
+        """Estimate KL(p||q) in nats as the mean learned log ratio over (held-out) events of p.
 
-        The estimate is ``<log r>_p - <r - 1>_q``, minus the maximum-likelihood-classifier loss:
-        it equals KL(p||q) for the true ratio, and a ratio wrong by a constant factor ``c`` costs
-        only ``c - 1 - log c`` (second order), where the plain ``<log r>_p`` would be off by
-        ``log c``.
+        ``KL(p||q) = <log p/q>_p``, so the estimate is the weighted mean of
+        :meth:`predict_log_ratio` over the events with ``y == 1`` (events of ``q`` are ignored).
+        It needs no ratio on ``q``'s events, whose extrapolated tails (a pure leaf of a tree, an
+        empty bin) make the alternative ``<log r>_p - <r - 1>_q`` explode.
 
         Parameters
         ----------
@@ -552,10 +552,8 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         kl : float
         """
         g, y, w = self._held_out(X, y, sample_weight)
-        p, q = y == 1, y == 0
-        with np.errstate(over="ignore"):
-            term_q = np.average(np.expm1(g[q]), weights=w[q])
-        return float(np.average(g[p], weights=w[p]) - term_q)
+        p = y == 1
+        return float(np.average(g[p], weights=w[p]))
 
     def score(self, X, y, sample_weight=None):
         """Minus the class-balanced binary cross-entropy of ``r/(1+r)`` on (held-out) events.

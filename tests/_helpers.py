@@ -15,11 +15,12 @@ def backend_available(name):
 
 
 def central_ratio_error(estimator, log_ratio, X_p, central=0.98):
-    """Median of |r_hat/r - 1| over the events of p inside the central ``central`` quantile range."""
+    """Median |r_hat/r - 1| over the events of p inside their central ``central`` quantile range."""
     x = X_p[:, 0]
     lo, hi = np.quantile(x, [(1 - central) / 2, (1 + central) / 2])
     inside = X_p[(x > lo) & (x < hi)]
-    return float(np.median(np.abs(np.expm1(estimator.predict_log_ratio(inside) - log_ratio(inside)))))
+    residual = estimator.predict_log_ratio(inside) - log_ratio(inside)
+    return float(np.median(np.abs(np.expm1(residual))))
 
 
 # Checks of scikit-learn's suite that feed labels other than 0 and 1 ({1, 2} or strings). sklhep's

@@ -234,7 +234,7 @@ def test_bdt_bad_parameters(params, match):
 def test_histogram_ratio_is_exact_in_large_sample_limit():
     n = 1_000_000
     X, y = gaussians(n, n)
-    hist = HistogramClassifier(bins=60, smoothing=1.0).fit(X, y)
+    hist = HistogramClassifier(bins=60, smoothing=1.0, interpolation="none").fit(X, y)
     edges = hist.bin_edges_[0]
     lo, hi = edges[:-1], edges[1:]
     centres = 0.5 * (lo + hi)
@@ -253,10 +253,13 @@ def test_histogram_ratio_is_exact_in_large_sample_limit():
 
 def test_histogram_2d_log_ratio():
     X, y = gaussians(200_000, 200_000, mu=0.5, dim=2, seed=5)
-    hist = HistogramClassifier(bins=(15, 15), binning="uniform").fit(X, y)
     pts = np.array([[a, b] for a in (-0.8, 0.0, 0.8) for b in (-0.8, 0.0, 0.8)])
-    # log p/q = x1 + x2, up to the bin width (~0.6) times the gradient (1 per axis) / 2 ... at
-    # the bin, so compare against the truth averaged over each point's cell.
+    # Interpolated (the default): the pointwise truth log p/q = x1 + x2.
+    for binning, tolerance in (("quantile", 0.08), ("uniform", 0.05)):
+        hist = HistogramClassifier(binning=binning).fit(X, y)
+        np.testing.assert_allclose(hist.decision_function(pts), pts.sum(axis=1), atol=tolerance)
+    # The step function: the truth averaged over each point's cell.
+    hist = HistogramClassifier(bins=(15, 15), binning="uniform", interpolation="none").fit(X, y)
     cell = [np.clip(np.searchsorted(e[1:-1], pts[:, j], side="right"), 0, e.size - 2)
             for j, e in enumerate(hist.bin_edges_)]
     truth = np.zeros(len(pts))
@@ -321,6 +324,40 @@ def test_histogram_quantile_bins_hold_equal_weight():
     np.testing.assert_allclose(per_bin, 10000 / 8, rtol=0.01)
 
 
+def test_histogram_auto_bins_follow_the_sample_size():
+    rng = np.random.default_rng(14)
+    y = np.arange(40_000) % 2
+    X1, X3 = rng.normal(size=(40_000, 1)), rng.normal(size=(40_000, 3))
+    # Interpolated: 1.5 n^(1/(d+4)) = 12.5 in 1-D, 6.8 in 3-D; step function: n^(1/(d+2)) = 34.2
+    # and 8.3.
+    assert HistogramClassifier().fit(X1, y).n_bins_ == [12]
+    assert HistogramClassifier().fit(X3, y).n_bins_ == [7, 7, 7]
+    assert HistogramClassifier(interpolation="none").fit(X1, y).n_bins_ == [34]
+    assert HistogramClassifier(interpolation="none").fit(X3, y).n_bins_ == [8, 8, 8]
+    # The effective (Kish) number of events counts: half the events at weight 0 halve it.
+    w = (np.arange(40_000) // 2) % 2 * 1.0
+    hist = HistogramClassifier(interpolation="none").fit(X1, y, sample_weight=w)
+    assert hist.n_bins_ == [27]
+
+
+def test_histogram_interpolation_removes_the_step_bias():
+    X, y = gaussians(20_000, 20_000, seed=15)
+    Xt, yt = gaussians(20_000, 20_000, seed=16)
+    x = Xt[yt == 1]
+    x = x[np.abs(x[:, 0]) < 1.5]
+    errors = {}
+    for interpolation in ("linear", "none"):
+        hist = HistogramClassifier(bins=12, interpolation=interpolation).fit(X, y)
+        errors[interpolation] = np.median(np.abs(np.expm1(hist.decision_function(x) - 2 * x[:, 0])))
+        # Both agree with the cell value at the bin centres.
+        centres = hist.bin_centres_[0][:, None]
+        np.testing.assert_allclose(
+            hist.decision_function(centres), hist.log_proba_[1] - hist.log_proba_[0], atol=1e-12
+        )
+    # A 12-bin step is off by about the half bin width times the slope 2 (~0.2 in log ratio).
+    assert errors["linear"] < 0.06 and errors["none"] > 0.12, errors
+
+
 def test_histogram_too_many_features_is_clear():
     X = np.random.default_rng(0).normal(size=(20, 4))
     y = np.arange(20) % 2
@@ -333,8 +370,10 @@ def test_histogram_too_many_features_is_clear():
     [
         ({"bins": 0}, "bins must be an integer >= 1"),
         ({"bins": (5, 5)}, "sequence of 1 integers"),
-        ({"bins": 2.5}, "bins must be an integer"),
+        ({"bins": 2.5}, "bins must be 'auto', an integer"),
+        ({"bins": "sturges"}, "bins must be 'auto', an integer"),
         ({"binning": "log"}, "binning must be 'quantile' or 'uniform'; got 'log'"),
+        ({"interpolation": "cubic"}, "interpolation must be 'linear' or 'none'; got 'cubic'"),
         ({"smoothing": -1}, "smoothing must be a finite number >= 0; got -1"),
         ({"bins": 10**8}, "cells, more than"),
     ],
@@ -354,7 +393,9 @@ BACKENDS = {
     "bdt-mlc": lambda: BDTClassifier(
         n_estimators=60, learning_rate=0.3, loss="mlc", random_state=0
     ),
-    "histogram": lambda: HistogramClassifier(bins=10),
+    # Uniform bins: the edges do not move with the weights, so fits with and without weights are
+    # compared cell by cell.
+    "histogram": lambda: HistogramClassifier(bins=20, binning="uniform"),
 }
 both = pytest.mark.parametrize("make", BACKENDS.values(), ids=BACKENDS.keys())
 

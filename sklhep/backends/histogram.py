@@ -1,15 +1,17 @@
 """A binned density-ratio classifier for one to three features: ``backend="histogram"``.
 
 The baseline the likelihood-ratio papers start from: fill one weighted histogram per class and read
-the class probabilities off the bin an event falls in. It is exact in the large-sample, fine-binning
-limit and needs nothing beyond numpy.
+the class probabilities off the bins (interpolated between bin centres by default). It is exact in
+the large-sample, fine-binning limit and needs nothing beyond numpy and scipy.
 """
 
 from __future__ import annotations
 
+import itertools
 import numbers
 
 import numpy as np
+from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -37,13 +39,21 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
 
     where ``alpha`` is ``smoothing`` and ``w̄`` the mean event weight: a pseudo-count of ``alpha``
     average events, shared out in proportion to the class totals, so an empty cell predicts the
-    class priors instead of 0/0. Like any classifier it respects the class totals it is given; with
-    two classes of equal total weight ``decision_function`` estimates ``log p(x)/q(x)``.
+    class priors instead of 0/0. Between bin centres (the weighted mean position of each bin's
+    events), ``log P(k | b)`` is interpolated (multi)linearly by default, which removes the first-order bias of a step function: at a point a
+    distance ``u`` from its cell centre the step is off by ``u`` times the slope of the log ratio.
+    Like any classifier it respects the class totals it is given; with two classes of equal total
+    weight ``decision_function`` estimates ``log p(x)/q(x)``.
 
     Parameters
     ----------
-    bins : int or sequence of int, default=10
-        Bins per feature (one number for all features, or one per feature).
+    bins : "auto", int or sequence of int, default="auto"
+        Bins per feature (one number for all features, or one per feature). ``"auto"`` follows the
+        rate at which the bias of the estimate (binning) and its variance (counting) shrink
+        together, for ``n`` effective training events (Kish, ``(sum w)^2 / sum w^2``) in ``d``
+        features: ``round(1.5 n^(1/(d+4)))`` per feature with linear interpolation (its bias is
+        second order in the bin width; 12 bins for 40k events in 1-D, 7 per axis in 3-D) and
+        ``round(n^(1/(d+2)))`` for the step function (34 and 8). At least 2.
     binning : {"quantile", "uniform"}, default="quantile"
         ``"quantile"``: edges at weighted quantiles of the training data (all classes pooled), so
         every bin holds about the same weight. ``"uniform"``: equal-width bins between the
@@ -52,15 +62,27 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
     smoothing : float, default=1.0
         The pseudo-count ``alpha`` added to each cell, in units of average events. 0 turns
         smoothing off (an empty cell then predicts the class priors).
+    interpolation : {"linear", "none"}, default="linear"
+        ``"linear"``: interpolate the log class probabilities (multi)linearly between the centres
+        of neighbouring cells (see ``bin_centres_``), constant beyond the outermost centres. ``"none"``: the plain step
+        function, each event getting its cell's value.
 
     Attributes
     ----------
+    n_bins_ : list of int
+        The number of bins asked for per feature (``bins`` resolved).
     bin_edges_ : list of ndarray
         The bin edges of each feature (repeated edges of discrete features are merged).
     counts_ : ndarray of shape (n_classes, n_bins_1, ..., n_bins_d)
         Summed sample weight of each class in each cell.
     class_weight_totals_ : ndarray of shape (n_classes,)
         Summed sample weight of each class.
+    bin_centres_ : list of ndarray
+        The interpolation nodes of each feature: the weighted mean of the training events in each
+        bin (the middle of an empty bin). With quantile bins the outermost bins are wide, and
+        their events sit near the inner edge rather than at the middle.
+    log_proba_ : ndarray of shape (n_classes, n_bins_1, ..., n_bins_d)
+        ``log P(k | b)`` of each cell, the values interpolated.
     pseudo_counts_ : ndarray of shape (n_classes,)
         The smoothing weight added to every cell of each class, ``alpha w̄ W_k / W``.
     classes_ : ndarray of shape (n_classes,)
@@ -95,20 +117,28 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
         sample_weight=True, losses=("bce",), particle_sets=False, max_features=MAX_FEATURES
     )
 
-    def __init__(self, bins=10, binning="quantile", smoothing=1.0):
+    def __init__(self, bins="auto", binning="quantile", smoothing=1.0, interpolation="linear"):
         self.bins = bins
         self.binning = binning
         self.smoothing = smoothing
+        self.interpolation = interpolation
 
-    def _n_bins(self, n_features):
+    def _n_bins(self, n_features, weight):
         bins = self.bins
+        if isinstance(bins, str) and bins == "auto":
+            n_eff = weight.sum() ** 2 / np.sum(weight**2)
+            if self.interpolation == "linear":
+                bins = max(2, int(round(1.5 * n_eff ** (1.0 / (n_features + 4)))))
+            else:
+                bins = max(2, int(round(n_eff ** (1.0 / (n_features + 2)))))
         if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
             bins = [bins] * n_features
         try:
             bins = [_as_int(b) for b in bins]
         except TypeError:
             raise ValueError(
-                f"bins must be an integer >= 1 or one integer per feature; got {self.bins!r}."
+                f"bins must be 'auto', an integer >= 1 or one integer per feature; got "
+                f"{self.bins!r}."
             ) from None
         if len(bins) != n_features or min(bins) < 1:
             raise ValueError(
@@ -136,6 +166,10 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"binning must be 'quantile' or 'uniform'; got {self.binning!r}."
             )
+        if self.interpolation not in ("linear", "none"):
+            raise ValueError(
+                f"interpolation must be 'linear' or 'none'; got {self.interpolation!r}."
+            )
         smoothing = self.smoothing
         if (
             not isinstance(smoothing, numbers.Real)
@@ -152,7 +186,7 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
                 f"{n_features}. Reduce the inputs (e.g. to a classifier output or a few "
                 "observables) or use another backend such as 'bdt' or 'mlp'."
             )
-        n_bins = self._n_bins(n_features)
+        n_bins = self._n_bins(n_features, weight)
         n_cells = int(np.prod(n_bins, dtype=np.int64))
         if n_cells > _MAX_CELLS:
             raise ValueError(
@@ -168,9 +202,19 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
             else:
                 e = np.linspace(x.min(), x.max(), n_bins[j] + 1)
             edges.append(np.unique(e))
+        self.n_bins_ = n_bins
         self.bin_edges_ = edges
         shape = tuple(max(e.size - 1, 1) for e in edges)
-        cells = self._cells(X, shape)
+        index = self._bin_index(X, shape)
+        self.bin_centres_ = []
+        for j, e in enumerate(edges):
+            # Interpolation nodes: where each bin's weight sits (its centre if it is empty).
+            mass = np.bincount(index[j], weights=weight, minlength=shape[j])
+            moment = np.bincount(index[j], weights=weight * X[:, j], minlength=shape[j])
+            middle = 0.5 * (e[:-1] + e[1:]) if e.size > 1 else e[:1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.bin_centres_.append(np.where(mass > 0, moment / mass, middle))
+        cells = np.ravel_multi_index(index, shape)
         counts = np.stack(
             [
                 np.bincount(cells[y_index == k], weights=weight[y_index == k],
@@ -181,29 +225,62 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
         self.counts_ = counts.reshape((classes.size, *shape))
         self.class_weight_totals_ = counts.sum(axis=1)
         self.classes_ = classes
-        self.pseudo_counts_ = (
-            float(smoothing) * weight.sum() / np.count_nonzero(weight)
-            * self.class_weight_totals_ / self.class_weight_totals_.sum()
-        )
+        priors = self.class_weight_totals_ / self.class_weight_totals_.sum()
+        self.pseudo_counts_ = float(smoothing) * weight.sum() / np.count_nonzero(weight) * priors
+        smoothed = counts + self.pseudo_counts_[:, None]
+        total = smoothed.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_proba = np.log(smoothed) - np.log(total)
+        log_proba[:, total <= 0] = np.log(priors)[:, None]  # empty cells (smoothing=0): priors
+        self.log_proba_ = log_proba.reshape((classes.size, *shape))
         return self
 
-    def _cells(self, X, shape):
-        index = [
+    def _bin_index(self, X, shape):
+        return [
             np.clip(np.searchsorted(e[1:-1], X[:, j], side="right"), 0, shape[j] - 1)
             for j, e in enumerate(self.bin_edges_)
         ]
-        return np.ravel_multi_index(index, shape)
 
-    def _smoothed_counts(self, X):
+    def _cells(self, X, shape):
+        return np.ravel_multi_index(self._bin_index(X, shape), shape)
+
+    def _log_proba(self, X):
+        """Log class probabilities (unnormalised when interpolated), shape (n_samples, n_classes)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
         shape = self.counts_.shape[1:]
-        cells = self._cells(X, shape)
-        flat = self.counts_.reshape(self.classes_.size, -1)
-        return flat[:, cells].T + self.pseudo_counts_
+        table = self.log_proba_.reshape(self.classes_.size, -1)
+        if self.interpolation == "none":
+            return table[:, self._cells(X, shape)].T
+        # Multilinear interpolation between the bin centres (constant beyond the outer ones).
+        lower, upper, frac = [], [], []
+        for j, centres in enumerate(self.bin_centres_):
+            n = shape[j]
+            if n == 1:
+                zero = np.zeros(X.shape[0], dtype=np.intp)
+                lower.append(zero)
+                upper.append(zero)
+                frac.append(np.zeros(X.shape[0]))
+                continue
+            x = np.clip(X[:, j], centres[0], centres[-1])
+            i0 = np.clip(np.searchsorted(centres, x, side="right") - 1, 0, n - 2)
+            lower.append(i0)
+            upper.append(i0 + 1)
+            frac.append((x - centres[i0]) / (centres[i0 + 1] - centres[i0]))
+        out = np.zeros((X.shape[0], self.classes_.size))
+        for corner in itertools.product((0, 1), repeat=len(shape)):
+            weight = np.ones(X.shape[0])
+            index = []
+            for j, bit in enumerate(corner):
+                weight = weight * (frac[j] if bit else 1.0 - frac[j])
+                index.append(upper[j] if bit else lower[j])
+            values = table[:, np.ravel_multi_index(index, shape)].T
+            with np.errstate(invalid="ignore"):  # 0 * -inf where a corner does not count
+                out += np.where(weight[:, None] > 0, weight[:, None] * values, 0.0)
+        return out
 
     def predict_proba(self, X):
-        """Class probabilities from the cell each event falls in.
+        """Class probabilities from the cell contents (interpolated between cell centres).
 
         Parameters
         ----------
@@ -213,16 +290,10 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        c = self._smoothed_counts(X)
-        total = c.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            proba = c / total
-        empty = total[:, 0] <= 0  # only possible with smoothing=0
-        proba[empty] = self.class_weight_totals_ / self.class_weight_totals_.sum()
-        return proba
+        return softmax(self._log_proba(X), axis=1)
 
     def decision_function(self, X):
-        """Log ratio of the smoothed cell contents.
+        """Log ratio of the smoothed cell contents (interpolated between cell centres).
 
         Parameters
         ----------
@@ -232,19 +303,14 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
         -------
         g : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Two classes: ``log c_1(b) / c_0(b)`` (smoothed), which estimates ``log p(x)/q(x)`` when
-            the classes carry equal total weight; ``-inf``/``inf`` only for cells empty of one
+            the classes carry equal total weight; ``-inf``/``inf`` only next to cells empty of one
             class when ``smoothing=0``. More classes: the log class probabilities.
         """
-        check_is_fitted(self)
-        if self.classes_.size > 2:
-            with np.errstate(divide="ignore"):
-                return np.log(self.predict_proba(X))
-        c = self._smoothed_counts(X)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g = np.log(c[:, 1]) - np.log(c[:, 0])
-        empty = (c[:, 0] <= 0) & (c[:, 1] <= 0)  # only possible with smoothing=0: the priors
-        g[empty] = np.log(self.class_weight_totals_[1] / self.class_weight_totals_[0])
-        return g
+        log_p = self._log_proba(X)
+        if self.classes_.size == 2:
+            with np.errstate(invalid="ignore"):
+                return log_p[:, 1] - log_p[:, 0]
+        return log_p - logsumexp(log_p, axis=1, keepdims=True)
 
     def predict(self, X):
         """The most probable class.

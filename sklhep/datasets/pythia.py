@@ -27,8 +27,8 @@ from .._validation import import_optional
 __all__ = ["generate_pythia_jets", "load_energyflow_qg"]
 
 _PROCESSES = ("zjet-quark", "zjet-gluon", "zjets", "dijets")
-_CHUNK = 200  # jets per Pythia run; fixed so results do not depend on n_jobs
-_FORMAT = 2  # bump when the output of a generation changes, to invalidate caches
+_CHUNK = 100  # jets per Pythia run; fixed so results do not depend on n_jobs
+_FORMAT = 3  # bump when the output of a generation changes, to invalidate caches
 _INVISIBLE = (12, 14, 16)
 
 
@@ -177,7 +177,7 @@ def generate_pythia_jets(n_jets, process="zjets", *, pt_min=500.0, pt_max=550.0,
     ecm : float, default=14000.0
         Collision energy in GeV.
     random_state : int, RandomState or None, default=None
-        Seeds the Pythia runs. The jets are generated in chunks of 200 with one seed each, so the
+        Seeds the Pythia runs. The jets are generated in chunks of 100 with one seed each, so the
         result does not depend on ``n_jobs``. Only an int seed makes the result cacheable.
     n_jobs : int or None, default=None
         Chunks run in parallel with :class:`sklearn.utils.parallel.Parallel`.

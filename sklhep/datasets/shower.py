@@ -139,7 +139,7 @@ def _shower(pt, is_gluon, flav, R, kt_cut, splitting, alphas_mz, rng):
     return tuple(np.concatenate(parts) for parts in zip(*done))
 
 
-def _hadronize(jet, pt, y, phi, gl, fl, free, R, rng, *, a=0.5, pt_stop=1.0, sigma_kt=0.3,
+def _hadronize(jet, pt, y, phi, gl, fl, free, R, rng, *, a=0.3, pt_stop=2.0, sigma_kt=0.3,
                strange=0.15, baryon=0.07, vector=0.5):
     """Independent fragmentation of each parton into massless hadrons along a flavour chain.
 

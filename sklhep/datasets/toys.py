@@ -76,7 +76,8 @@ def _check_fractions(fractions):
         raise ValueError(
             f"fractions must be a pair (f1, f2) of signal fractions; got {fractions!r}."
         ) from None
-    return _check_fraction(f1, "The signal fraction f1"), _check_fraction(f2, "The signal fraction f2")
+    f1 = _check_fraction(f1, "The signal fraction f1")
+    return f1, _check_fraction(f2, "The signal fraction f2")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -354,7 +355,8 @@ def make_exponential_mixtures(
         s_s, s_b = scales
     except (TypeError, ValueError):
         raise ValueError(f"scales must be a pair (s_S, s_B); got {scales!r}.") from None
-    s_s, s_b = _check_positive(s_s, "The signal scale"), _check_positive(s_b, "The background scale")
+    s_s = _check_positive(s_s, "The signal scale")
+    s_b = _check_positive(s_b, "The background scale")
     rng = check_random_state(random_state)
     X, y_mix, y_true = _mixtures(
         n_samples,

@@ -6,6 +6,7 @@ imported by these modules, so ``import sklhep`` never imports this subpackage.
 
 from ._emd import plot_correlation_dimension, plot_emd_flow
 from ._jets import plot_quark_gluon
+from ._roc import plot_ratio_calibration, plot_roc, plot_sic
 from ._setnets import plot_efn_filters
 
 __all__ = [
@@ -13,4 +14,7 @@ __all__ = [
     "plot_correlation_dimension",
     "plot_emd_flow",
     "plot_quark_gluon",
+    "plot_ratio_calibration",
+    "plot_roc",
+    "plot_sic",
 ]

@@ -39,7 +39,7 @@ def plot_quark_gluon(X, y, observables=("multiplicity", "width"), *, axes=None, 
         One Axes per observable; None makes a new figure. Pass the Axes returned by an earlier
         call to overlay another sample (e.g. a second generator).
     bins : int, default=40
-        Number of bins; multiplicity uses one bin per integer when it needs fewer.
+        Number of bins; multiplicity bins are whole numbers of particles wide.
     sample_label : str or None, default=None
         Prefix for the legend entries, e.g. ``"Pythia"``.
     linestyle : str, default="-"
@@ -79,8 +79,9 @@ def plot_quark_gluon(X, y, observables=("multiplicity", "width"), *, axes=None, 
     prefix = f"{sample_label} " if sample_label else ""
     for ax, name, col in zip(axes, names, F.T):
         lo, hi = np.percentile(col, [0.0, 99.5])
-        if name == "multiplicity" and hi - lo < 2 * bins:
-            edges = np.arange(np.floor(lo), np.ceil(hi) + 2) - 0.5
+        if name == "multiplicity":
+            step = max(1, int(np.ceil((hi - lo + 1) / bins)))
+            edges = np.arange(np.floor(lo), np.ceil(hi) + step + 1, step) - 0.5
         else:
             edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
         for label, text, color in ((1, "quark", "tab:blue"), (0, "gluon", "tab:red")):
