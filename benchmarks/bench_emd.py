@@ -187,6 +187,8 @@ def main():
                   f"{t_dask / best[('sklhep', 2)]:.2f})", flush=True)
 
     # Sinkhorn: speed and error on a small subset
+    if args.sinkhorn_jets < 3:
+        return
     try:
         import torch
     except ImportError:

@@ -76,9 +76,8 @@ def main():
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
     print(f"saved {args.out}")
-    for row in zip(q, dim_q, dim_g, ratio):
-        print("Q = {:8.2f} GeV   dim_quark = {:6.2f}   dim_gluon = {:6.2f}   ratio = {:5.2f}".format(
-            *row))
+    for qq, dq, dg, r in zip(q, dim_q, dim_g, ratio):
+        print(f"Q = {qq:8.2f} GeV   dim_quark = {dq:6.2f}   dim_gluon = {dg:6.2f}   ratio = {r:5.2f}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def _check_params(R, beta, norm, empty_events="raise", method="exact", epsilon=N
         ):
             raise ValueError(
                 f"epsilon must be a positive number (the entropic regularisation in units of the "
-                f"transport cost, e.g. 0.01); got epsilon={epsilon!r}."
+                f"transport cost, e.g. 0.002); got epsilon={epsilon!r}."
             )
 
 
@@ -243,7 +243,7 @@ def sinkhorn_emd(
     R=0.4,
     beta=1.0,
     norm=False,
-    epsilon=0.01,
+    epsilon=0.002,
     max_iter=1000,
     tol=1e-5,
     periodic_phi=True,
@@ -265,8 +265,10 @@ def sinkhorn_emd(
         that require grad get gradients through the iterations.
     R, beta, norm, periodic_phi
         As in :func:`emd`.
-    epsilon : float, default=0.01
-        Entropic regularisation, in units of the transport cost ``(theta / R)**beta``.
+    epsilon : float, default=0.002
+        Entropic regularisation, in units of the transport cost ``(theta / R)**beta``. On jets
+        of 30-60 particles (R=0.4) the mean relative excess over the exact EMD is about 0.3% at
+        0.002, 2.5% at 0.01 and 16% at 0.05 (``benchmarks/bench_emd.py``).
     max_iter : int, default=1000
         Maximum number of Sinkhorn iterations.
     tol : float, default=1e-5
@@ -516,7 +518,7 @@ def pairwise_emd(
     periodic_phi=True,
     empty_events="raise",
     method="exact",
-    epsilon=0.01,
+    epsilon=0.002,
     max_iter=1000,
     device="auto",
     chunk_size=100,
@@ -557,7 +559,11 @@ def pairwise_emd(
     distances : ndarray of shape (n_jets, n_references)
     """
     _check_params(R, beta, norm, empty_events, method, epsilon)
-    if not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool) or chunk_size < 1:
+    if (
+        not isinstance(chunk_size, numbers.Integral)
+        or isinstance(chunk_size, bool)
+        or chunk_size < 1
+    ):
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
     evs_a = _as_event_list(jets, "jets")
     evs_b = None if references is None else _as_event_list(references, "references")
@@ -605,7 +611,7 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
         The policy for events without particles (see :func:`pairwise_emd`).
     method : {"exact", "sinkhorn"}, default="exact"
         Exact network simplex (``wasserstein``) or the torch Sinkhorn approximation.
-    epsilon : float, default=0.01
+    epsilon : float, default=0.002
         Sinkhorn regularisation in units of the transport cost (``method="sinkhorn"`` only).
     max_iter : int, default=1000
         Sinkhorn iterations (``method="sinkhorn"`` only).
@@ -656,7 +662,7 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
         periodic_phi=True,
         empty_events="raise",
         method="exact",
-        epsilon=0.01,
+        epsilon=0.002,
         max_iter=1000,
         device="auto",
         chunk_size=100,

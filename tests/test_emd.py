@@ -249,6 +249,19 @@ def test_verbose_shows_progress_bar(capsys):
     assert "EMD chunks" in err and "10/10" in err  # 4 blocks per side -> 10 upper blocks
 
 
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sklhep.emd; heavy = {'wasserstein', 'energyflow', 'ot', 'torch', "
+        "'matplotlib', 'dask', 'distributed'} & set(sys.modules); print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    assert out.stdout.strip() == "[]"
+
+
 def test_clone_and_pickle():
     evs = random_events(12, 8)
     est = EMDTransformer(R=0.5, beta=1.5, chunk_size=3)
@@ -481,8 +494,18 @@ def test_event_isotropy_example():
 # ---------------------------------------------------------------------------------------------
 # Sinkhorn approximation
 # ---------------------------------------------------------------------------------------------
-def test_sinkhorn_close_to_exact_and_differentiable():
+@pytest.fixture
+def torch_one_thread():
+    """Small tensors: one torch thread (several threads on a busy 2-core machine crawl)."""
     torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(before)
+
+
+def test_sinkhorn_close_to_exact_and_differentiable(torch_one_thread):
+    torch = torch_one_thread
     evs = random_events(20, 10, 5, 20)
     exact = EMDTransformer(R=0.4).fit_transform(evs)
     approx = EMDTransformer(R=0.4, method="sinkhorn", epsilon=0.01, device="cpu").fit_transform(
@@ -509,8 +532,7 @@ def test_sinkhorn_close_to_exact_and_differentiable():
         sinkhorn_emd(a, torch.cat([b, b]))
 
 
-def test_sinkhorn_energy_difference_and_padding():
-    pytest.importorskip("torch")
+def test_sinkhorn_energy_difference_and_padding(torch_one_thread):
     ev = np.array([[3.0, 0.0, 0.0], [1.0, 0.2, 0.1]])
     plus = np.vstack([ev, [[2.0, 0.5, 0.5]], np.zeros((3, 3))])  # padded rows ignored
     d = sinkhorn_emd(ev[None], plus[None], R=0.4, epsilon=0.005, device="cpu")
