@@ -8,11 +8,12 @@ the KL estimate against the exact value, the fit time, and both as ratios to a p
 
 Methods: sklhep's LikelihoodRatioEstimator with the histogram, bdt and mlp backends; the plain
 numpy histogram ratio; hep_ml's GBReweighter (a reweighting BDT whose weights are the ratio
-q -> p) when ``hep_ml`` is importable. hep_ml needs pandas, which is not a dependency of sklhep:
-run this script in a throwaway environment that has it, e.g.
+q -> p) and MadMiner's ParameterizedRatioEstimator (CARL, a network of the same size as sklhep's
+mlp here) when they are importable. Neither is a dependency of sklhep (hep_ml needs pandas,
+MadMiner pins its own torch): run this script in a throwaway environment that has them, e.g.
 
-    python -m venv /tmp/bench && /tmp/bench/bin/pip install "numpy<2" scipy scikit-learn xgboost \
-        hep_ml tqdm && PYTHONPATH=. /tmp/bench/bin/python benchmarks/bench_ratio.py
+    python -m venv /tmp/bench && /tmp/bench/bin/pip install scikit-learn xgboost skorch tqdm \
+        hep_ml madminer && PYTHONPATH=. /tmp/bench/bin/python benchmarks/bench_ratio.py
 
 Usage: ``python benchmarks/bench_ratio.py [--n 100000] [--dims 1 3] [--no-mlp]``.
 """
@@ -67,6 +68,28 @@ class NumpyHistogramRatio:
         return self.log_ratio_[idx]
 
 
+class MadMinerCarl:
+    """MadMiner's ParameterizedRatioEstimator trained with CARL (a classifier; the parameter held
+    fixed, since the two hypotheses here are not points of a parameter space)."""
+
+    def __init__(self, epochs=20):
+        from madminer.ml import ParameterizedRatioEstimator
+
+        self.model = ParameterizedRatioEstimator(n_hidden=(32, 32), activation="relu")
+        self.epochs = epochs
+
+    def fit(self, X, y):
+        # MadMiner labels the numerator 0 and the denominator 1
+        self.model.train(method="carl", x=X, y=(1 - y).reshape(-1, 1).astype(float),
+                         theta=np.zeros((len(y), 1)), n_epochs=self.epochs, batch_size=1024,
+                         verbose="none", n_workers=0)
+        return self
+
+    def predict_log_ratio(self, X):
+        log_r, _ = self.model.evaluate_log_likelihood_ratio(x=X, theta=np.zeros((1, 1)))
+        return np.asarray(log_r).reshape(-1)
+
+
 class HepMLReweighter:
     """hep_ml's GBReweighter: learns weights that morph q into p, i.e. the ratio p/q."""
 
@@ -99,7 +122,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="events per class")
     parser.add_argument("--dims", type=int, nargs="+", default=[1, 3])
-    parser.add_argument("--no-mlp", action="store_true", help="skip the torch MLP backend")
+    parser.add_argument("--no-mlp", action="store_true", help="skip the torch networks")
     args = parser.parse_args(argv)
     try:
         import torch
@@ -136,6 +159,12 @@ def main(argv=None):
             methods.append(("hep_ml GBReweighter", HepMLReweighter))
         except ImportError:
             print("(hep_ml is not importable here: GBReweighter skipped; see the module docstring)")
+        try:
+            import madminer  # noqa: F401
+
+            methods.append(("MadMiner CARL (32x32)", MadMinerCarl))
+        except ImportError:
+            print("(madminer is not importable here: skipped; see the module docstring)")
 
         print(f"\nN(+{mu:.3g},1) vs N(-{mu:.3g},1) in {d} dimension(s), {args.n} events per "
               f"class; exact KL = {kl_true:g}; histogram bins per axis: {bins}")

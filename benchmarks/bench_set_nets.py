@@ -60,7 +60,9 @@ def throughput(cls, X, y, batch_size=500, repeats=2):
     """Jets/s for one epoch: the sklhep backend (including its input preparation) vs a bare torch
     loop on already prepared tensors. Alternated and best of ``repeats``, since the machine may be
     shared."""
-    _bare_torch_epoch(cls(random_state=0), X[:1000], y[:1000], batch_size)  # warm up
+    # warm up both (the first optimizer construction imports parts of torch)
+    _bare_torch_epoch(cls(random_state=0), X[:1000], y[:1000], batch_size)
+    cls(max_epochs=1, validation_fraction=0, random_state=0).fit(X[:1000], y[:1000])
     ours, bare = [], []
     for _ in range(repeats):
         est = cls(max_epochs=1, validation_fraction=0, batch_size=batch_size, random_state=0)

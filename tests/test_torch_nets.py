@@ -43,8 +43,9 @@ MLP_XFAIL = {
         "(batch composition and the validation split differ), not to 1e-7"
     ),
     "check_methods_subset_invariance": (
-        "float32 network: matrix products over batches of different sizes differ by ~1 ulp "
-        "(2e-7), above the check's 1e-7 tolerance"
+        "float32 network: matrix products over batches of different sizes can differ by ~1 ulp "
+        "(2e-7 seen), above the check's 1e-7 tolerance; whether they do depends on the BLAS "
+        "kernels chosen, so the check sometimes passes"
     ),
 }
 
