@@ -92,8 +92,12 @@ BACKEND_SETTINGS = {
     # the mlc objective's damped Hessian converges more slowly: more rounds
     ("bdt", "mlc"): {"max_depth": 2, "n_estimators": 300, "min_child_weight": 100},
     ("mlp", "bce"): {"hidden_sizes": (32, 32), "batch_size": 1024, "max_epochs": 30, "patience": 5},
-    ("mlp", "mlc"): {"hidden_sizes": (32, 32), "batch_size": 1024, "max_epochs": 40, "patience": 10,
-                     "lr": 3e-4},
+    # mlc: the e^g term of a few tail events of q makes the mini-batch gradient very noisy, so the
+    # weights only settle once the step has decayed, and the validation mlc loss (same e^g term) is
+    # too noisy to pick an epoch: a fixed budget with the cosine decay (patience=None) is reliable.
+    # Measured median errors 1.6% / 1.4% / 1.2% (KL 1.995 / 2.012 / 2.024) for seeds 11 / 21 / 31.
+    ("mlp", "mlc"): {"hidden_sizes": (32, 32), "batch_size": 1024, "max_epochs": 60,
+                     "patience": None, "lr": 1e-3},
 }
 
 
@@ -126,22 +130,7 @@ def test_named_backend_small(name, loss):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name,loss",
-    [
-        ("bdt", "bce"),
-        ("bdt", "mlc"),
-        ("mlp", "bce"),
-        pytest.param(
-            "mlp",
-            "mlc",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the mlp backend with the mlc loss reaches 7-8% median error at 100k per "
-                "class (KL 1.91-1.93 is fine): the exp(g) term on q makes its gradient noisy; "
-                "bce reaches 2.7%",
-            ),
-        ),
-    ],
+    "name,loss", [("bdt", "bce"), ("bdt", "mlc"), ("mlp", "bce"), ("mlp", "mlc")]
 )
 def test_named_backend_100k(name, loss):
     # the benchmark: 100k per class, median error < 5%, KL within 5% of 2 mu^2. The BDT is

@@ -10,7 +10,8 @@ One place for what every sklhep network does the same way:
   and a fixed validation split.
 - :class:`TorchClassifierBase`: the scikit-learn estimator around a skorch net: label handling,
   weights, seeding (``random_state`` makes CPU runs repeatable without touching the caller's global
-  torch RNG), early stopping, the per-epoch progress bar, and the output convention
+  torch RNG), early stopping, the learning-rate schedule (:func:`_lr_schedule`), the per-epoch
+  progress bar, and the output convention
   ``predict_proba[:, 1] == sigmoid(decision_function)``.
 
 Importing this module imports torch and skorch; a missing one raises an ImportError naming the
@@ -259,6 +260,31 @@ def _check_positive(value, name, *, integer=False, allow_zero=False):
     return int(value) if integer else float(value)
 
 
+def _lr_schedule(estimator, early_stopping):
+    """The learning-rate schedule: the step size must shrink for the last weights to settle.
+
+    With a constant step the weights keep jumping around the minimum by an amount set by the
+    gradient noise of a mini-batch, and for the ``mlc`` loss that noise is large: the ``e^g`` term
+    of a few denominator events deep in the tail (where ``e^g`` is in the hundreds) dominates a
+    batch. Measured on N(+1,1) vs N(-1,1), 100k events per class, the median ratio error at
+    successive epochs of a constant-step run jumps between 1% and 20%, and it is biased low in the
+    tail (noise on a loss that is steep above the minimum and flat below it pushes ``g`` down).
+    Decaying the step removes both. With early stopping the step is cut by 0.3 after
+    ``max(1, patience // 4)`` epochs without improvement of the validation loss (so it is small
+    before training stops); without it, it follows a cosine from ``lr`` to 0 over ``max_epochs``.
+    """
+    if early_stopping:
+        return skorch.callbacks.LRScheduler(
+            policy="ReduceLROnPlateau",
+            monitor="valid_loss",
+            factor=0.3,
+            patience=max(1, int(estimator.patience) // 4),
+        )
+    return skorch.callbacks.LRScheduler(
+        policy="CosineAnnealingLR", T_max=int(estimator.max_epochs)
+    )
+
+
 class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     """Base class of sklhep's skorch backends: everything but the inputs and the module.
 
@@ -400,7 +426,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         return np.sort(tr), np.sort(va)
 
     def _make_net(self, device, early_stopping):
-        callbacks = []
+        callbacks = [("lr_schedule", _lr_schedule(self, early_stopping))]
         if early_stopping:
             callbacks.append(
                 (

@@ -45,8 +45,9 @@ class MLPClassifier(TorchClassifierBase):
     batch_size : int, default=256
     max_epochs : int, default=100
     patience : int or None, default=10
-        Epochs without improvement of the validation loss before stopping; None trains all
-        ``max_epochs``.
+        Epochs without improvement of the validation loss before stopping (the step is cut by 0.3
+        after ``max(1, patience // 4)`` such epochs); None trains all ``max_epochs`` with the step
+        decaying as a cosine from ``lr`` to 0, the reliable choice for the noisy ``mlc`` loss.
     validation_fraction : float, default=0.2
         Fraction of the training data held out (stratified) for early stopping; 0 disables it.
     weight_decay : float, default=0.0
