@@ -13,7 +13,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import log_expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._registry import resolve_backend
 from ._validation import check_binary_labels, check_jets, check_sample_weight
-from .backends._base import LOSSES, backend_capabilities
+from .backends._base import LOSSES, LogRatioClassifierMixin, backend_capabilities
 
 __all__ = ["LikelihoodRatioEstimator", "average_log_ratios"]
 
@@ -60,6 +60,32 @@ def check_labels(y, meaning):
             f"{meaning}."
         )
     return check_binary_labels(y, what="y", meaning=meaning)
+
+
+def held_out_log_ratios(estimator, X, y, sample_weight, meaning):
+    """``decision_function(X)``, checked labels and weights, for scoring on (held-out) events."""
+    g = estimator.decision_function(X)
+    y = check_labels(y, meaning)
+    if len(y) != len(g):
+        raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
+    w = check_sample_weight(sample_weight, len(y))
+    return g, y, w
+
+
+def balanced_log_loss_score(g, y, w):
+    """Minus the class-balanced binary cross-entropy of ``sigmoid(g)``: ``-log 2`` carries no
+    information, 0 is perfect separation."""
+    losses = []
+    for label, sign in ((1, -1.0), (0, 1.0)):
+        mask = y == label
+        total = w[mask].sum()
+        if total <= 0:
+            raise ValueError(
+                f"The events with y == {label} have zero total sample_weight; the score needs "
+                "events of both classes with positive weight."
+            )
+        losses.append(np.sum(w[mask] * np.logaddexp(0.0, sign * g[mask])) / total)
+    return float(-0.5 * (losses[0] + losses[1]))
 
 
 def average_log_ratios(log_ratios):
@@ -242,7 +268,7 @@ class _BlockCalibrator:
         return np.interp(g, self.centers_, self.log_ratio_)
 
 
-class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
+class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Density ratio ``r(x) = p(x)/q(x)`` of two samples by the likelihood-ratio trick.
 
     Events of ``p`` carry label 1 and events of ``q`` label 0. The classes are given equal total
@@ -505,33 +531,6 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             return np.exp(self.decision_function(X))
 
-    def predict_proba(self, X):
-        """Class probabilities for equal priors: ``[1/(1+r), r/(1+r)]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-        """
-        p1 = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p1, p1])
-
-    def predict(self, X):
-        """1 where ``p(x) > q(x)``, else 0."""
-        check_is_fitted(self)
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
-
-    def _held_out(self, X, y, sample_weight):
-        g = self.decision_function(X)
-        y = check_labels(y, _MEANING)
-        if len(y) != len(g):
-            raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
-        w = check_sample_weight(sample_weight, len(y))
-        return g, y, w
-
     def kl_divergence(self, X, y, sample_weight=None):
         """Estimate KL(p||q) in nats as the mean learned log ratio over (held-out) events of p.
 
@@ -551,7 +550,7 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         -------
         kl : float
         """
-        g, y, w = self._held_out(X, y, sample_weight)
+        g, y, w = held_out_log_ratios(self, X, y, sample_weight, _MEANING)
         p = y == 1
         return float(np.average(g[p], weights=w[p]))
 
@@ -572,11 +571,7 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
-        g, y, w = self._held_out(X, y, sample_weight)
-        p, q = y == 1, y == 0
-        loss_p = np.average(np.logaddexp(0.0, -g[p]), weights=w[p])
-        loss_q = np.average(np.logaddexp(0.0, g[q]), weights=w[q])
-        return float(-0.5 * (loss_p + loss_q))
+        return balanced_log_loss_score(*held_out_log_ratios(self, X, y, sample_weight, _MEANING))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

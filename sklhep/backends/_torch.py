@@ -20,7 +20,6 @@ Importing this module imports torch and skorch; a missing one raises an ImportEr
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -28,7 +27,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._validation import check_sample_weight, import_optional
-from ._base import LOSSES, check_loss
+from ._base import LOSSES, LogRatioClassifierMixin, check_loss
 
 torch = import_optional("torch", purpose="sklhep's network backends (mlp, efn, pfn)")
 skorch = import_optional("skorch", purpose="sklhep's network backends (mlp, efn, pfn)")
@@ -259,7 +258,7 @@ def _check_positive(value, name, *, integer=False, allow_zero=False):
     return int(value) if integer else float(value)
 
 
-class TorchClassifierBase(ClassifierMixin, BaseEstimator):
+class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Base class of sklhep's skorch backends: everything but the inputs and the module.
 
     Subclasses implement ``_prepare(X, fitting, **extra)`` (validate and turn the input into a dict
@@ -451,26 +450,6 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             g = self.net_.forward(tensors, training=False, device="cpu")
         return g.double().numpy().reshape(-1)
-
-    def predict_proba(self, X):
-        """Class probabilities; column 1 is ``sigmoid(decision_function(X))``.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-        """
-        s = expit(self.decision_function(X))
-        return np.column_stack([1.0 - s, s])
-
-    def predict(self, X):
-        """The more probable class label.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "net_")
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably from the raw output.

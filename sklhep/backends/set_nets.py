@@ -20,10 +20,9 @@ import warnings
 
 import numpy as np
 from scipy.sparse import issparse
-from scipy.special import expit
 
 from .._validation import check_jets
-from ._base import LOSSES, BackendCapabilities
+from ._base import LOSSES, BackendCapabilities, labels_from_log_ratio, proba_from_log_ratio
 from ._torch import TorchClassifierBase, check_sizes, make_mlp, nn, torch
 
 __all__ = ["EFNClassifier", "PFNClassifier"]
@@ -225,8 +224,7 @@ class _SetNetBase(TorchClassifierBase):
         -------
         proba : ndarray of shape (n_jets, 2)
         """
-        s = expit(self.decision_function(X, global_features=global_features))
-        return np.column_stack([1.0 - s, s])
+        return proba_from_log_ratio(self.decision_function(X, global_features=global_features))
 
     def predict(self, X, global_features=None):
         """The more probable class label per jet.
@@ -236,7 +234,7 @@ class _SetNetBase(TorchClassifierBase):
         labels : ndarray of shape (n_jets,)
         """
         g = self.decision_function(X, global_features=global_features)
-        return self.classes_[(g > 0).astype(int)]
+        return labels_from_log_ratio(self.classes_, g)
 
     def _device_amp(self):
         from ._torch import resolve_device
