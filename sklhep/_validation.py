@@ -12,6 +12,7 @@ import numpy as np
 __all__ = [
     "check_binary_labels",
     "check_jets",
+    "check_n_particle_features",
     "check_sample_weight",
     "import_optional",
     "jets_to_list",
@@ -187,6 +188,29 @@ def check_jets(jets, *, min_features=3, allow_empty_jets=True, dtype=float, what
                 f"jet {int(np.flatnonzero(empty)[0])}."
             )
     return arr
+
+
+def check_n_particle_features(jets, estimator):
+    """Refuse jets whose features per particle differ from ``estimator.n_particle_features_``.
+
+    Parameters
+    ----------
+    jets : ndarray of shape (n_jets, n_particles, n_features)
+        Jets already checked by :func:`check_jets`.
+    estimator : fitted estimator with an ``n_particle_features_`` attribute
+
+    Returns
+    -------
+    jets : ndarray
+        The input, unchanged.
+    """
+    expected = estimator.n_particle_features_
+    if jets.shape[2] != expected:
+        raise ValueError(
+            f"X has {jets.shape[2]} features per particle, but {type(estimator).__name__} was "
+            f"fitted with {expected}."
+        )
+    return jets
 
 
 def jets_to_list(jets):

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_jets
+from .._validation import check_jets, check_n_particle_features
 
 __all__ = ["DetectorSmearing"]
 
@@ -194,12 +194,7 @@ class DetectorSmearing(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_particle_features_")
         p = self._check_params()
-        X = self._check_jets(X)
-        if X.shape[2] != self.n_particle_features_:
-            raise ValueError(
-                f"X has {X.shape[2]} features per particle, but DetectorSmearing was fitted with "
-                f"{self.n_particle_features_}."
-            )
+        X = check_n_particle_features(self._check_jets(X), self)
         rng = check_random_state(self.random_state)
         n, m, f = X.shape
         pt, y, phi = X[..., 0], X[..., 1], X[..., 2]

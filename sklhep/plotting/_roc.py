@@ -25,6 +25,15 @@ def _as_dict(y_score):
     return {"": y_score}
 
 
+def _finish_efficiency_axes(ax):
+    """Signal efficiency on x in [0, 1], and a legend when any curve carries a label."""
+    ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
+    ax.set_xlim(0, 1)
+    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
+        ax.legend()
+    return ax
+
+
 def plot_roc(y_true, y_score, *, kind="rejection", sample_weight=None, ax=None):
     """ROC curves of one or several classifiers, in the physicist's or the statistician's form.
 
@@ -73,11 +82,7 @@ def plot_roc(y_true, y_score, *, kind="rejection", sample_weight=None, ax=None):
     else:
         ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="random")
         ax.set_ylabel(r"background efficiency $\varepsilon_B$")
-    ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
-    ax.set_xlim(0, 1)
-    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
-        ax.legend()
-    return ax
+    return _finish_efficiency_axes(ax)
 
 
 def plot_sic(y_true, y_score, *, sample_weight=None, min_background_efficiency=1e-3, ax=None):
@@ -103,12 +108,8 @@ def plot_sic(y_true, y_score, *, sample_weight=None, min_background_efficiency=1
         )
         ax.plot(eps_s, sic, label=label or None)
     ax.axhline(1.0, color="0.6", linestyle=":")
-    ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
     ax.set_ylabel(r"significance improvement $\varepsilon_S/\sqrt{\varepsilon_B}$")
-    ax.set_xlim(0, 1)
-    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
-        ax.legend()
-    return ax
+    return _finish_efficiency_axes(ax)
 
 
 def plot_ratio_calibration(true_log_ratio, predicted_log_ratio, *, bins=30, ax=None, label=None):
