@@ -419,8 +419,8 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
             raise ValueError(
                 f"X and y have different numbers of samples: {X.shape[0]} and {len(y)}."
             )
-        uniform = sample_weight is None or np.ptp(np.asarray(sample_weight, dtype=float)) == 0
         w = check_sample_weight(sample_weight, len(y))
+        uniform = sample_weight is None or np.ptp(w) == 0
         w = balanced_weights(y, w)
         t = None
         if joint_ratio is not None:
@@ -552,6 +552,11 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         """
         g, y, w = held_out_log_ratios(self, X, y, sample_weight, _MEANING)
         p = y == 1
+        if w[p].sum() <= 0:
+            raise ValueError(
+                "The events with y == 1 (drawn from p) have zero total sample_weight; the KL "
+                "estimate averages the log ratio over them, so they need positive weight."
+            )
         return float(np.average(g[p], weights=w[p]))
 
     def score(self, X, y, sample_weight=None):
