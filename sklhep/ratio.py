@@ -78,14 +78,20 @@ def balanced_log_loss_score(g, y, w):
     losses = []
     for label, sign in ((1, -1.0), (0, 1.0)):
         mask = y == label
-        total = w[mask].sum()
-        if total <= 0:
-            raise ValueError(
-                f"The events with y == {label} have zero total sample_weight; the score needs "
-                "events of both classes with positive weight."
-            )
+        total = _class_total(w, mask, label, "the score needs both classes")
         losses.append(np.sum(w[mask] * np.logaddexp(0.0, sign * g[mask])) / total)
     return float(-0.5 * (losses[0] + losses[1]))
+
+
+def _class_total(w, mask, label, why):
+    """The summed weight of the events in ``mask`` (class ``label``), or a ValueError if it is 0."""
+    total = w[mask].sum()
+    if total <= 0:
+        raise ValueError(
+            f"The events of class {label} have zero total sample_weight; {why} with positive "
+            "weight."
+        )
+    return total
 
 
 def average_log_ratios(log_ratios):
@@ -107,13 +113,7 @@ def balanced_weights(y, sample_weight):
     half = w.sum() / 2.0
     for label in (0, 1):
         mask = y == label
-        total = w[mask].sum()
-        if total <= 0:
-            raise ValueError(
-                f"The events of class {label} have zero total sample_weight; both classes need "
-                "positive weight."
-            )
-        w[mask] *= half / total
+        w[mask] *= half / _class_total(w, mask, label, "both classes need events")
     return w
 
 
@@ -552,11 +552,7 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         """
         g, y, w = held_out_log_ratios(self, X, y, sample_weight, _MEANING)
         p = y == 1
-        if w[p].sum() <= 0:
-            raise ValueError(
-                "The events with y == 1 (drawn from p) have zero total sample_weight; the KL "
-                "estimate averages the log ratio over them, so they need positive weight."
-            )
+        _class_total(w, p, 1, "the KL estimate averages the log ratio over the events of p")
         return float(np.average(g[p], weights=w[p]))
 
     def score(self, X, y, sample_weight=None):

@@ -214,7 +214,7 @@ def test_nan_and_fraction_checks():
         cwola.predict_signal_proba(X4, signal_fraction=2)
     with pytest.raises(ValueError, match="one entry per sample"):
         cwola.fit(X4, [0, 1, 0, 1], sample_weight=[])
-    with pytest.raises(ValueError, match="y == 0 have zero total sample_weight"):
+    with pytest.raises(ValueError, match="class 0 have zero total sample_weight"):
         cwola.score(X4, [0, 1, 0, 1], sample_weight=[0, 1, 0, 1])
 
 
