@@ -313,6 +313,14 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         ``r/(1+r)``, see :func:`average_log_ratios`).
     calibrator_ : object or None
         The calibration map fitted on the pooled out-of-fold outputs, if ``calibration`` is set.
+    offsets_ : list of float
+        Per backend, the log prior ratio subtracted from its raw output: 0 for backends that take
+        the balancing sample weights, ``log(n_1/n_0)`` for those that do not.
+    clip_bounds_ : (float, float) or None
+        ``log`` of ``clip``, applied to the log ratio.
+    particle_sets_ : bool
+        Whether ``X`` is passed on as padded particle sets (a backend that takes them, and 3-D
+        input) rather than as a feature matrix.
     classes_ : ndarray of shape (2,)
         ``[0, 1]``.
     n_features_in_ : int
@@ -379,7 +387,7 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
 
     # ---------------------------------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        if self._particle_sets:
+        if self.particle_sets_:
             return check_jets(X, min_features=1, what="X")
         return validate_data(self, X, reset=reset)
 
@@ -406,11 +414,11 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
             raise ValueError(
                 f"calibration must be None, 'histogram' or 'isotonic'; got {self.calibration!r}."
             )
-        self._clip_bounds = _check_clip(self.clip)
+        self.clip_bounds_ = _check_clip(self.clip)
         probe = resolve_backend(self.backend)
         caps = backend_capabilities(probe)
         _check_loss_for(probe, self.loss, caps)
-        self._particle_sets = caps.particle_sets and not (
+        self.particle_sets_ = caps.particle_sets and not (
             hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
         )
         X = self._validate_X(X, reset=True)
@@ -442,9 +450,9 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
 
         if self.calibration is None:
             backend, offset = _fit_one(self.backend, self.loss, seed, X, y, w, t, uniform)
-            self.backends_, self._offsets, self.calibrator_ = [backend], [offset], None
+            self.backends_, self.offsets_, self.calibrator_ = [backend], [offset], None
         else:
-            self.backends_, self._offsets, self.calibrator_ = self._fit_calibrated(
+            self.backends_, self.offsets_, self.calibrator_ = self._fit_calibrated(
                 X, y, w, t, uniform, seed, rng
             )
         return self
@@ -501,16 +509,16 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         if self.calibrator_ is None:
-            g = _raw_log_ratio(self.backends_[0], X) - self._offsets[0]
+            g = _raw_log_ratio(self.backends_[0], X) - self.offsets_[0]
         else:
             g = average_log_ratios(
                 [
                     self.calibrator_.transform(_raw_log_ratio(b, X) - off)
-                    for b, off in zip(self.backends_, self._offsets)
+                    for b, off in zip(self.backends_, self.offsets_)
                 ]
             )
-        if self._clip_bounds is not None:
-            g = np.clip(g, *self._clip_bounds)
+        if self.clip_bounds_ is not None:
+            g = np.clip(g, *self.clip_bounds_)
         return g
 
     def predict_log_ratio(self, X):
