@@ -6,11 +6,13 @@ Every check raises an error a person can act on: what was wrong, the value recei
 from __future__ import annotations
 
 import importlib
+import numbers
 
 import numpy as np
 
 __all__ = [
     "check_binary_labels",
+    "check_int",
     "check_jets",
     "check_n_particle_features",
     "check_sample_weight",
@@ -82,6 +84,23 @@ def check_binary_labels(y, *, what="y", meaning="the two classes"):
             f"{values.tolist()}."
         )
     return y.astype(int)
+
+
+def check_int(value, name, low, *, allow_none=False):
+    """Check that a parameter is an integer (numpy integers included, bools not) of at least ``low``.
+
+    Returns
+    -------
+    value : int or None
+        ``int(value)``, or None when ``allow_none`` and it is None.
+    """
+    if allow_none and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(
+            f"{name} must be {'None or ' if allow_none else ''}an integer >= {low}; got {value!r}."
+        )
+    return int(value)
 
 
 def check_sample_weight(sample_weight, n_samples, *, allow_negative=False, what="sample_weight"):

@@ -12,8 +12,6 @@ the relation is inverted for ``L`` itself.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -23,7 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_sample_weight
+from ._validation import check_int, check_sample_weight
 from .backends._base import LogRatioClassifierMixin
 from .ratio import (
     LikelihoodRatioEstimator,
@@ -228,9 +226,7 @@ class CWoLaClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         """
         if self.fractions is not None:
             check_fractions(self.fractions)
-        k = self.n_folds
-        if k is not None and (not isinstance(k, (numbers.Integral, np.integer)) or k < 2):
-            raise ValueError(f"n_folds must be None or an integer >= 2; got {k!r}.")
+        k = check_int(self.n_folds, "n_folds", 2, allow_none=True)
         if sparse.issparse(X):
             raise TypeError(
                 "Sparse input is not supported; convert X to a dense array (X.toarray())."

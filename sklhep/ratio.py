@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._registry import resolve_backend
-from ._validation import check_binary_labels, check_jets, check_sample_weight
+from ._validation import check_binary_labels, check_int, check_jets, check_sample_weight
 from .backends._base import LOSSES, LogRatioClassifierMixin, backend_capabilities
 
 __all__ = ["LikelihoodRatioEstimator", "average_log_ratios"]
@@ -458,9 +458,7 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         return self
 
     def _fit_calibrated(self, X, y, w, t, uniform, seed, rng):
-        k = self.calibration_cv
-        if not isinstance(k, (numbers.Integral, np.integer)) or k < 2:
-            raise ValueError(f"calibration_cv must be an integer >= 2; got {k!r}.")
+        k = check_int(self.calibration_cv, "calibration_cv", 2)
         n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
         if n_min < k:
             raise ValueError(

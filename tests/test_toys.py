@@ -97,6 +97,7 @@ def test_multidimensional_unfolding_toy_with_correlation():
         (lambda: make_gaussian_pair(0), "positive"),
         (lambda: make_gaussian_pair(10, scale=-1.0), "scale_p must be a positive"),
         (lambda: make_gaussian_pair(10, n_features=0), "n_features"),
+        (lambda: make_gaussian_pair(10, n_features=True), "n_features must be an integer >= 1"),
         (lambda: make_gaussian_mixtures(10, fractions=(1.5, 0.2)), r"f1 must lie in \[0, 1\]"),
         (lambda: make_gaussian_mixtures(10, fractions=0.5), "pair"),
         (lambda: make_exponential_mixtures(10, scales=(1.0, 0.0)), "background scale"),

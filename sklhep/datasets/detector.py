@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_jets, check_n_particle_features
+from .._validation import check_int, check_jets, check_n_particle_features
 
 __all__ = ["DetectorSmearing"]
 
@@ -133,9 +133,7 @@ class DetectorSmearing(TransformerMixin, BaseEstimator):
                 f"Extra particles need R > 0 and extra_pt > 0; got R={self.R!r}, "
                 f"extra_pt={self.extra_pt!r}."
             )
-        mp = self.min_particles
-        if isinstance(mp, bool) or not isinstance(mp, numbers.Integral) or mp < 0:
-            raise ValueError(f"min_particles must be an integer >= 0; got {mp!r}.")
+        check_int(self.min_particles, "min_particles", 0)
         return params
 
     def _check_jets(self, X):

@@ -21,6 +21,8 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from .._validation import check_int
+
 __all__ = [
     "gaussian_kl_divergence",
     "make_exponential_mixtures",
@@ -64,9 +66,7 @@ def _check_finite(value, what):
 
 
 def _check_n_features(n_features):
-    if not isinstance(n_features, (numbers.Integral, np.integer)) or n_features < 1:
-        raise ValueError(f"n_features must be a positive integer; got {n_features!r}.")
-    return int(n_features)
+    return check_int(n_features, "n_features", 1)
 
 
 def _check_fraction(f, what):
