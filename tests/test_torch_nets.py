@@ -221,6 +221,8 @@ def test_registry_and_capabilities():
         ({"batch_size": 2.5}, {}, "batch_size must be"),
         ({"validation_fraction": 1.0}, {}, "validation_fraction"),
         ({"hidden_sizes": (4, -2)}, {}, "hidden_sizes"),
+        ({"hidden_sizes": (4.7,)}, {}, r"hidden_sizes must be a sequence of positive ints"),
+        ({"hidden_sizes": ("8",)}, {}, r"hidden_sizes must be a sequence of positive ints"),
     ],
 )
 def test_bad_input_errors(kwargs, fit_kw, match):

@@ -19,6 +19,8 @@ Importing this module imports torch and skorch; a missing one raises an ImportEr
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
@@ -232,14 +234,16 @@ def make_mlp(n_in, sizes, n_out=None, dropout=0.0, final_activation=True):
 
 
 def check_sizes(sizes, name, *, allow_empty=True):
-    """Validate a tuple of layer sizes (positive ints)."""
+    """Validate a tuple of layer sizes (positive ints; a float such as 16.5 is refused, not cut)."""
     try:
-        out = tuple(int(s) for s in sizes)
+        items = tuple(sizes)
     except TypeError:
         raise ValueError(f"{name} must be a sequence of positive ints; got {sizes!r}.") from None
-    if any(s <= 0 for s in out) or (not out and not allow_empty):
+    if (not items and not allow_empty) or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0 for s in items
+    ):
         raise ValueError(f"{name} must be a sequence of positive ints; got {sizes!r}.")
-    return out
+    return tuple(int(s) for s in items)
 
 
 def _check_positive(value, name, *, integer=False, allow_zero=False):
