@@ -28,7 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._validation import check_sample_weight, import_optional
+from .._validation import check_int, check_sample_weight, import_optional
 from ._base import LOSSES, LogRatioClassifierMixin, check_loss
 
 torch = import_optional("torch", purpose="sklhep's network backends (mlp, efn, pfn)")
@@ -247,19 +247,19 @@ def check_sizes(sizes, name, *, allow_empty=True):
 
 
 def _check_positive(value, name, *, integer=False, allow_zero=False):
+    if integer:
+        return check_int(value, name, 0 if allow_zero else 1)
     bad = (
-        not np.isscalar(value)
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
         or not np.isfinite(value)
         or value < 0
         or (value == 0 and not allow_zero)
     )
-    if integer and not bad:
-        bad = int(value) != value
     if bad:
-        kind = "integer" if integer else "number"
         sign = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a {kind} {sign}; got {value!r}.")
-    return int(value) if integer else float(value)
+        raise ValueError(f"{name} must be a number {sign}; got {value!r}.")
+    return float(value)
 
 
 class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
