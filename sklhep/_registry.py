@@ -19,7 +19,7 @@ import importlib
 import importlib.metadata
 import warnings
 
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator, clone
 
 from ._validation import _EXTRA_OF
 
@@ -233,7 +233,10 @@ def get_backend(name_or_estimator, **params):
                 f"The sklhep backend plugin {name_or_estimator!r} is installed but failed to "
                 "load (see the warning above for the cause)."
             ) from None
-        estimator = factory(**params)
+        estimator = factory()
+        if params:
+            # set_params names the parameter and lists the valid ones when one is unknown
+            estimator.set_params(**params)
         return estimator
     if isinstance(name_or_estimator, BaseEstimator) or hasattr(name_or_estimator, "fit"):
         estimator = clone(name_or_estimator)
@@ -253,7 +256,7 @@ def resolve_backend(backend, *, require_classifier=True):
     Used by sklhep's meta-estimators inside ``fit``; ``backend`` may be a name or an instance.
     """
     estimator = get_backend(backend)
-    if require_classifier and not (is_classifier(estimator) or hasattr(estimator, "predict_proba")):
+    if require_classifier and not hasattr(estimator, "predict_proba"):
         raise TypeError(
             f"The backend {type(estimator).__name__} is not a classifier with predict_proba; "
             "sklhep estimators need a probabilistic binary classifier."

@@ -6,12 +6,15 @@ Every check raises an error a person can act on: what was wrong, the value recei
 from __future__ import annotations
 
 import importlib
+import numbers
 
 import numpy as np
 
 __all__ = [
     "check_binary_labels",
+    "check_int",
     "check_jets",
+    "check_n_particle_features",
     "check_sample_weight",
     "import_optional",
     "jets_to_list",
@@ -81,6 +84,23 @@ def check_binary_labels(y, *, what="y", meaning="the two classes"):
             f"{values.tolist()}."
         )
     return y.astype(int)
+
+
+def check_int(value, name, low, *, allow_none=False):
+    """Check that a parameter is an integer (numpy integers included, bools not) of at least ``low``.
+
+    Returns
+    -------
+    value : int or None
+        ``int(value)``, or None when ``allow_none`` and it is None.
+    """
+    if allow_none and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(
+            f"{name} must be {'None or ' if allow_none else ''}an integer >= {low}; got {value!r}."
+        )
+    return int(value)
 
 
 def check_sample_weight(sample_weight, n_samples, *, allow_negative=False, what="sample_weight"):
@@ -187,6 +207,29 @@ def check_jets(jets, *, min_features=3, allow_empty_jets=True, dtype=float, what
                 f"jet {int(np.flatnonzero(empty)[0])}."
             )
     return arr
+
+
+def check_n_particle_features(jets, estimator):
+    """Refuse jets whose features per particle differ from ``estimator.n_particle_features_``.
+
+    Parameters
+    ----------
+    jets : ndarray of shape (n_jets, n_particles, n_features)
+        Jets already checked by :func:`check_jets`.
+    estimator : fitted estimator with an ``n_particle_features_`` attribute
+
+    Returns
+    -------
+    jets : ndarray
+        The input, unchanged.
+    """
+    expected = estimator.n_particle_features_
+    if jets.shape[2] != expected:
+        raise ValueError(
+            f"X has {jets.shape[2]} features per particle, but {type(estimator).__name__} was "
+            f"fitted with {expected}."
+        )
+    return jets
 
 
 def jets_to_list(jets):

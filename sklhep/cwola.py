@@ -12,11 +12,8 @@ the relation is inverted for ``L`` itself.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy import sparse
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
@@ -24,8 +21,15 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_sample_weight
-from .ratio import LikelihoodRatioEstimator, average_log_ratios, check_labels
+from ._validation import check_int, check_sample_weight
+from .backends._base import LogRatioClassifierMixin
+from .ratio import (
+    LikelihoodRatioEstimator,
+    average_log_ratios,
+    balanced_log_loss_score,
+    check_labels,
+    held_out_log_ratios,
+)
 
 __all__ = ["CWoLaClassifier", "check_fractions", "signal_ratio_from_mixed"]
 
@@ -106,7 +110,7 @@ def _has_fractions(self):
     return True
 
 
-class CWoLaClassifier(ClassifierMixin, BaseEstimator):
+class CWoLaClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Classification without labels: a signal/background classifier trained on two mixtures.
 
     ``y`` labels the **mixture** (1 = M1, 0 = M2), not the class. The classifier between the
@@ -222,9 +226,7 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
         """
         if self.fractions is not None:
             check_fractions(self.fractions)
-        k = self.n_folds
-        if k is not None and (not isinstance(k, (numbers.Integral, np.integer)) or k < 2):
-            raise ValueError(f"n_folds must be None or an integer >= 2; got {k!r}.")
+        k = check_int(self.n_folds, "n_folds", 2, allow_none=True)
         if sparse.issparse(X):
             raise TypeError(
                 "Sparse input is not supported; convert X to a dense array (X.toarray())."
@@ -304,25 +306,6 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return average_log_ratios([est.decision_function(X) for est in self.estimators_])
 
-    def predict_proba(self, X):
-        """Mixture probabilities for equal mixture sizes: ``[1/(1+R), R/(1+R)]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-        """
-        p1 = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p1, p1])
-
-    def predict(self, X):
-        """The more likely mixture: 1 (M1) where ``R > 1``, else 0 (M2)."""
-        check_is_fitted(self)
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
-
     @available_if(_has_fractions)
     def predict_signal_ratio(self, X):
         """The pure ratio ``L(x) = p_S(x)/p_B(x)`` from the mixed one and the fractions.
@@ -370,15 +353,7 @@ class CWoLaClassifier(ClassifierMixin, BaseEstimator):
         classifier is the best signal/background classifier, so this score selects models for the
         pure task too.
         """
-        g = self.decision_function(X)
-        y = check_labels(y, _MEANING)
-        if len(y) != len(g):
-            raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
-        w = check_sample_weight(sample_weight, len(y))
-        p, q = y == 1, y == 0
-        loss_p = np.average(np.logaddexp(0.0, -g[p]), weights=w[p])
-        loss_q = np.average(np.logaddexp(0.0, g[q]), weights=w[q])
-        return float(-0.5 * (loss_p + loss_q))
+        return balanced_log_loss_score(*held_out_log_ratios(self, X, y, sample_weight, _MEANING))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -136,8 +136,11 @@ def significance_improvement(y_true, y_score, sample_weight=None, min_background
     >>> sic.round(3).tolist()
     [0.707, 1.414, 1.0]
     """
+    m = min_background_efficiency
+    if isinstance(m, bool) or not isinstance(m, (int, float, np.number)) or not 0.0 <= m < 1.0:
+        raise ValueError(f"min_background_efficiency must be a number in [0, 1); got {m!r}.")
     eps_s, eps_b, _ = efficiency_curve(y_true, y_score, sample_weight)
-    keep = (eps_b > 0) & (eps_b > min_background_efficiency)
+    keep = (eps_b > 0) & (eps_b > m)
     return eps_s[keep], eps_s[keep] / np.sqrt(eps_b[keep])
 
 
@@ -172,6 +175,14 @@ def _check_fraction_pair(fractions):
     return check_fractions(fractions)
 
 
+def _check_auc(auc, what):
+    a = np.asarray(auc, dtype=float)
+    bad = ~(np.isfinite(a) & (a >= 0.0) & (a <= 1.0))
+    if np.any(bad):
+        raise ValueError(f"{what} must lie in [0, 1]; got {a[bad].ravel()[0]!r}.")
+    return a
+
+
 def mixed_auc(pure_auc, fractions):
     """The AUC between two mixtures, given the AUC of the same classifier between pure classes.
 
@@ -201,12 +212,25 @@ def mixed_auc(pure_auc, fractions):
     0.74
     """
     f1, f2 = _check_fraction_pair(fractions)
-    auc = 0.5 + (f1 - f2) * (np.asarray(pure_auc, dtype=float) - 0.5)
+    auc = 0.5 + (f1 - f2) * (_check_auc(pure_auc, "pure_auc") - 0.5)
     return float(np.round(auc, 15)) if auc.ndim == 0 else auc
 
 
 def pure_auc_from_mixed(mixed, fractions):
     """Invert :func:`mixed_auc`: the signal-vs-background AUC from the mixed-sample AUC.
+
+    Parameters
+    ----------
+    mixed : float or array-like
+        AUC of M1 vs M2, in ``[1/2 - |f1 - f2|/2, 1/2 + |f1 - f2|/2]``, the range the relation
+        allows; a value outside it (a fluctuation, or wrong fractions) would give a pure AUC
+        outside [0, 1] and raises a ValueError.
+    fractions : (float, float)
+        Signal fractions of M1 and M2.
+
+    Returns
+    -------
+    auc : float or ndarray
 
     Examples
     --------
@@ -215,7 +239,16 @@ def pure_auc_from_mixed(mixed, fractions):
     0.9
     """
     f1, f2 = _check_fraction_pair(fractions)
-    auc = 0.5 + (np.asarray(mixed, dtype=float) - 0.5) / (f1 - f2)
+    m = _check_auc(mixed, "mixed")
+    half = abs(f1 - f2) / 2
+    outside = np.abs(m - 0.5) > half * (1 + 1e-12)
+    if np.any(outside):
+        raise ValueError(
+            f"A mixed AUC of {m[outside].ravel()[0]!r} is impossible with the fractions "
+            f"{(f1, f2)}: it must lie within 1/2 +- |f1 - f2|/2 = [{0.5 - half:g}, "
+            f"{0.5 + half:g}], or the pure AUC would leave [0, 1]. Check the fractions."
+        )
+    auc = np.clip(0.5 + (m - 0.5) / (f1 - f2), 0.0, 1.0)
     return float(auc) if auc.ndim == 0 else auc
 
 

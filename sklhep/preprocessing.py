@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_jets, import_optional
+from ._validation import check_jets, check_n_particle_features, import_optional
 
 __all__ = ["EFPTransformer", "JetObservables", "JetPreprocessor"]
 
@@ -65,12 +65,7 @@ class _JetTransformer(TransformerMixin, BaseEstimator):
     def _check_fitted_input(self, X, *, allow_empty_jets=True):
         check_is_fitted(self, "n_particle_features_")
         Xc, mask, ref = _sorted_jets(X, allow_empty_jets=allow_empty_jets)
-        if Xc.shape[2] != self.n_particle_features_:
-            raise ValueError(
-                f"X has {Xc.shape[2]} features per particle, but {type(self).__name__} was fitted "
-                f"with {self.n_particle_features_}."
-            )
-        return Xc, mask, ref
+        return check_n_particle_features(Xc, self), mask, ref
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

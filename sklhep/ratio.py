@@ -13,7 +13,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import log_expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
@@ -22,8 +22,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._registry import resolve_backend
-from ._validation import check_binary_labels, check_jets, check_sample_weight
-from .backends._base import LOSSES, backend_capabilities
+from ._validation import check_binary_labels, check_int, check_jets, check_sample_weight
+from .backends._base import LOSSES, LogRatioClassifierMixin, backend_capabilities
 
 __all__ = ["LikelihoodRatioEstimator", "average_log_ratios"]
 
@@ -62,6 +62,38 @@ def check_labels(y, meaning):
     return check_binary_labels(y, what="y", meaning=meaning)
 
 
+def held_out_log_ratios(estimator, X, y, sample_weight, meaning):
+    """``decision_function(X)``, checked labels and weights, for scoring on (held-out) events."""
+    g = estimator.decision_function(X)
+    y = check_labels(y, meaning)
+    if len(y) != len(g):
+        raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
+    w = check_sample_weight(sample_weight, len(y))
+    return g, y, w
+
+
+def balanced_log_loss_score(g, y, w):
+    """Minus the class-balanced binary cross-entropy of ``sigmoid(g)``: ``-log 2`` carries no
+    information, 0 is perfect separation."""
+    losses = []
+    for label, sign in ((1, -1.0), (0, 1.0)):
+        mask = y == label
+        total = _class_total(w, mask, label, "the score needs both classes")
+        losses.append(np.sum(w[mask] * np.logaddexp(0.0, sign * g[mask])) / total)
+    return float(-0.5 * (losses[0] + losses[1]))
+
+
+def _class_total(w, mask, label, why):
+    """The summed weight of the events in ``mask`` (class ``label``), or a ValueError if it is 0."""
+    total = w[mask].sum()
+    if total <= 0:
+        raise ValueError(
+            f"The events of class {label} have zero total sample_weight; {why} with positive "
+            "weight."
+        )
+    return total
+
+
 def average_log_ratios(log_ratios):
     """Combine the log ratios of several models by averaging their probabilities ``r/(1+r)``.
 
@@ -81,13 +113,7 @@ def balanced_weights(y, sample_weight):
     half = w.sum() / 2.0
     for label in (0, 1):
         mask = y == label
-        total = w[mask].sum()
-        if total <= 0:
-            raise ValueError(
-                f"The events of class {label} have zero total sample_weight; both classes need "
-                "positive weight."
-            )
-        w[mask] *= half / total
+        w[mask] *= half / _class_total(w, mask, label, "both classes need events")
     return w
 
 
@@ -242,7 +268,7 @@ class _BlockCalibrator:
         return np.interp(g, self.centers_, self.log_ratio_)
 
 
-class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
+class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Density ratio ``r(x) = p(x)/q(x)`` of two samples by the likelihood-ratio trick.
 
     Events of ``p`` carry label 1 and events of ``q`` label 0. The classes are given equal total
@@ -287,6 +313,14 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         ``r/(1+r)``, see :func:`average_log_ratios`).
     calibrator_ : object or None
         The calibration map fitted on the pooled out-of-fold outputs, if ``calibration`` is set.
+    offsets_ : list of float
+        Per backend, the log prior ratio subtracted from its raw output: 0 for backends that take
+        the balancing sample weights, ``log(n_1/n_0)`` for those that do not.
+    clip_bounds_ : (float, float) or None
+        ``log`` of ``clip``, applied to the log ratio.
+    particle_sets_ : bool
+        Whether ``X`` is passed on as padded particle sets (a backend that takes them, and 3-D
+        input) rather than as a feature matrix.
     classes_ : ndarray of shape (2,)
         ``[0, 1]``.
     n_features_in_ : int
@@ -353,7 +387,7 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
 
     # ---------------------------------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        if self._particle_sets:
+        if self.particle_sets_:
             return check_jets(X, min_features=1, what="X")
         return validate_data(self, X, reset=reset)
 
@@ -380,11 +414,11 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"calibration must be None, 'histogram' or 'isotonic'; got {self.calibration!r}."
             )
-        self._clip_bounds = _check_clip(self.clip)
+        self.clip_bounds_ = _check_clip(self.clip)
         probe = resolve_backend(self.backend)
         caps = backend_capabilities(probe)
         _check_loss_for(probe, self.loss, caps)
-        self._particle_sets = caps.particle_sets and not (
+        self.particle_sets_ = caps.particle_sets and not (
             hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
         )
         X = self._validate_X(X, reset=True)
@@ -393,8 +427,8 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"X and y have different numbers of samples: {X.shape[0]} and {len(y)}."
             )
-        uniform = sample_weight is None or np.ptp(np.asarray(sample_weight, dtype=float)) == 0
         w = check_sample_weight(sample_weight, len(y))
+        uniform = sample_weight is None or np.ptp(w) == 0
         w = balanced_weights(y, w)
         t = None
         if joint_ratio is not None:
@@ -416,17 +450,15 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
 
         if self.calibration is None:
             backend, offset = _fit_one(self.backend, self.loss, seed, X, y, w, t, uniform)
-            self.backends_, self._offsets, self.calibrator_ = [backend], [offset], None
+            self.backends_, self.offsets_, self.calibrator_ = [backend], [offset], None
         else:
-            self.backends_, self._offsets, self.calibrator_ = self._fit_calibrated(
+            self.backends_, self.offsets_, self.calibrator_ = self._fit_calibrated(
                 X, y, w, t, uniform, seed, rng
             )
         return self
 
     def _fit_calibrated(self, X, y, w, t, uniform, seed, rng):
-        k = self.calibration_cv
-        if not isinstance(k, (numbers.Integral, np.integer)) or k < 2:
-            raise ValueError(f"calibration_cv must be an integer >= 2; got {k!r}.")
+        k = check_int(self.calibration_cv, "calibration_cv", 2)
         n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
         if n_min < k:
             raise ValueError(
@@ -475,16 +507,16 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         if self.calibrator_ is None:
-            g = _raw_log_ratio(self.backends_[0], X) - self._offsets[0]
+            g = _raw_log_ratio(self.backends_[0], X) - self.offsets_[0]
         else:
             g = average_log_ratios(
                 [
                     self.calibrator_.transform(_raw_log_ratio(b, X) - off)
-                    for b, off in zip(self.backends_, self._offsets)
+                    for b, off in zip(self.backends_, self.offsets_)
                 ]
             )
-        if self._clip_bounds is not None:
-            g = np.clip(g, *self._clip_bounds)
+        if self.clip_bounds_ is not None:
+            g = np.clip(g, *self.clip_bounds_)
         return g
 
     def predict_log_ratio(self, X):
@@ -505,33 +537,6 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             return np.exp(self.decision_function(X))
 
-    def predict_proba(self, X):
-        """Class probabilities for equal priors: ``[1/(1+r), r/(1+r)]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-        """
-        p1 = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p1, p1])
-
-    def predict(self, X):
-        """1 where ``p(x) > q(x)``, else 0."""
-        check_is_fitted(self)
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
-
-    def _held_out(self, X, y, sample_weight):
-        g = self.decision_function(X)
-        y = check_labels(y, _MEANING)
-        if len(y) != len(g):
-            raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
-        w = check_sample_weight(sample_weight, len(y))
-        return g, y, w
-
     def kl_divergence(self, X, y, sample_weight=None):
         """Estimate KL(p||q) in nats as the mean learned log ratio over (held-out) events of p.
 
@@ -551,8 +556,9 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         -------
         kl : float
         """
-        g, y, w = self._held_out(X, y, sample_weight)
+        g, y, w = held_out_log_ratios(self, X, y, sample_weight, _MEANING)
         p = y == 1
+        _class_total(w, p, 1, "the KL estimate averages the log ratio over the events of p")
         return float(np.average(g[p], weights=w[p]))
 
     def score(self, X, y, sample_weight=None):
@@ -572,11 +578,7 @@ class LikelihoodRatioEstimator(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
-        g, y, w = self._held_out(X, y, sample_weight)
-        p, q = y == 1, y == 0
-        loss_p = np.average(np.logaddexp(0.0, -g[p]), weights=w[p])
-        loss_q = np.average(np.logaddexp(0.0, g[q]), weights=w[q])
-        return float(-0.5 * (loss_p + loss_q))
+        return balanced_log_loss_score(*held_out_log_ratios(self, X, y, sample_weight, _MEANING))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -212,6 +212,10 @@ def test_nan_and_fraction_checks():
     cwola.fit(X4, [0, 1, 0, 1])
     with pytest.raises(ValueError, match="signal_fraction"):
         cwola.predict_signal_proba(X4, signal_fraction=2)
+    with pytest.raises(ValueError, match="one entry per sample"):
+        cwola.fit(X4, [0, 1, 0, 1], sample_weight=[])
+    with pytest.raises(ValueError, match="class 0 have zero total sample_weight"):
+        cwola.score(X4, [0, 1, 0, 1], sample_weight=[0, 1, 0, 1])
 
 
 @pytest.mark.slow

@@ -62,6 +62,17 @@ def test_mixed_auc_relation_and_inverse():
         mixed_auc(0.9, (0.4, 0.4))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         pure_auc_from_mixed(0.7, (0.4, 1.4))
+    # an AUC outside [0, 1] (or NaN) is refused, not carried into a plausible-looking number
+    for bad in (1.2, -0.1, np.nan):
+        with pytest.raises(ValueError, match="pure_auc must lie in"):
+            mixed_auc(bad, (0.8, 0.2))
+        with pytest.raises(ValueError, match="mixed must lie in"):
+            pure_auc_from_mixed(bad, (0.8, 0.2))
+    # with f1 - f2 = 0.6 a mixed AUC can only lie in [0.2, 0.8]: 0.95 would mean a pure AUC 1.25
+    with pytest.raises(ValueError, match=r"impossible .* \[0.2, 0.8\]"):
+        pure_auc_from_mixed(0.95, (0.8, 0.2))
+    assert pure_auc_from_mixed(0.8, (0.8, 0.2)) == pytest.approx(1.0)
+    assert pure_auc_from_mixed(0.2, (0.8, 0.2)) == pytest.approx(0.0)
 
 
 def test_auc_standard_error_matches_repeated_experiments():
@@ -87,5 +98,8 @@ def test_metric_input_errors():
         efficiency_curve([1, 1], [0.1, 0.9])
     with pytest.raises(ValueError, match="min_background_efficiency"):
         max_significance_improvement([0, 1], [0.1, 0.9], min_background_efficiency=1.0)
+    for bad in (-0.1, np.nan, "0.1"):
+        with pytest.raises(ValueError, match=r"min_background_efficiency must be .* \[0, 1\)"):
+            significance_improvement([0, 1], [0.1, 0.9], min_background_efficiency=bad)
     # no background passes: the rejection is infinite, not a made-up number
     assert np.isposinf(background_rejection([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], 0.5))

@@ -59,4 +59,13 @@ def test_plot_ratio_calibration():
         plot_ratio_calibration(t, t[:10])
     with pytest.raises(ValueError, match="bins"):
         plot_ratio_calibration(t, t, bins=0)
+    with pytest.raises(ValueError, match="bins must be a positive integer"):
+        plot_ratio_calibration(t, t, bins=True)
+    with pytest.raises(ValueError, match="single value 1.0"):
+        plot_ratio_calibration(np.ones(50), np.ones(50))
+    g = t.copy()
+    g[:3] = [np.inf, -np.inf, np.nan]
+    with pytest.warns(UserWarning, match="3 of 5000 events have a NaN or infinite"):
+        ax = plot_ratio_calibration(t, g)
+    assert len(ax.collections) == 1
     plt.close("all")

@@ -321,6 +321,21 @@ def test_bad_weight_and_backend_errors():
         lre.fit(X4, [0, 1, 0, 1]).predict_ratio(np.ones((2, 3)))
 
 
+def test_empty_weights_and_zero_weight_classes_in_scoring_are_clear_errors(gaussians):
+    lre = LikelihoodRatioEstimator(backend=LogisticRegression())
+    with pytest.raises(ValueError, match=r"one entry per sample \(4\); got shape \(0,\)"):
+        lre.fit(X4, [0, 1, 0, 1], sample_weight=[])
+    X, y = gaussians[:2]
+    lre.fit(X, y)
+    only_q = np.where(y == 1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="class 1 have zero total sample_weight; the KL"):
+        lre.kl_divergence(X, y, sample_weight=only_q)
+    with pytest.raises(ValueError, match="class 1 have zero total sample_weight; the score"):
+        lre.score(X, y, sample_weight=only_q)
+    with pytest.raises(ValueError, match="class 0 have zero total sample_weight; the score"):
+        lre.score(X, y, sample_weight=1.0 - only_q)
+
+
 def test_backend_feature_limit_is_reported():
     if not backend_available("histogram"):
         pytest.skip("the histogram backend is not available here")

@@ -171,3 +171,16 @@ def test_reference_losses_are_minimised_at_the_log_ratio(loss):
 def test_unknown_loss_lists_valid():
     with pytest.raises(ValueError, match="bce, mlc, mse, sqrt"):
         loss_per_event("hinge", [1], [0.0])
+
+
+def test_unknown_backend_parameter_lists_valid_ones():
+    with pytest.raises(ValueError, match="Invalid parameter 'no_such_param'.*[Vv]alid parameters"):
+        sklhep.get_backend("histogram", no_such_param=1)
+
+
+def test_resolve_backend_needs_probabilities():
+    from sklearn.linear_model import SGDClassifier
+
+    with pytest.raises(TypeError, match="not a classifier with predict_proba"):
+        _registry.resolve_backend(SGDClassifier(loss="hinge"))
+    assert hasattr(_registry.resolve_backend(SGDClassifier(loss="log_loss")), "predict_proba")

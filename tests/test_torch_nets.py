@@ -219,8 +219,12 @@ def test_registry_and_capabilities():
         ({}, {"sample_weight": np.r_[np.zeros(5), np.ones(5)]}, "zero total weight"),
         ({"lr": -1.0}, {}, "lr must be"),
         ({"batch_size": 2.5}, {}, "batch_size must be"),
+        ({"batch_size": True}, {}, "batch_size must be an integer >= 1; got True"),
+        ({"lr": "0.1"}, {}, "lr must be a number > 0; got '0.1'"),
         ({"validation_fraction": 1.0}, {}, "validation_fraction"),
         ({"hidden_sizes": (4, -2)}, {}, "hidden_sizes"),
+        ({"hidden_sizes": (4.7,)}, {}, r"hidden_sizes must be a sequence of positive ints"),
+        ({"hidden_sizes": ("8",)}, {}, r"hidden_sizes must be a sequence of positive ints"),
     ],
 )
 def test_bad_input_errors(kwargs, fit_kw, match):

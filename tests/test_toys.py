@@ -97,6 +97,7 @@ def test_multidimensional_unfolding_toy_with_correlation():
         (lambda: make_gaussian_pair(0), "positive"),
         (lambda: make_gaussian_pair(10, scale=-1.0), "scale_p must be a positive"),
         (lambda: make_gaussian_pair(10, n_features=0), "n_features"),
+        (lambda: make_gaussian_pair(10, n_features=True), "n_features must be an integer >= 1"),
         (lambda: make_gaussian_mixtures(10, fractions=(1.5, 0.2)), r"f1 must lie in \[0, 1\]"),
         (lambda: make_gaussian_mixtures(10, fractions=0.5), "pair"),
         (lambda: make_exponential_mixtures(10, scales=(1.0, 0.0)), "background scale"),
@@ -104,6 +105,10 @@ def test_multidimensional_unfolding_toy_with_correlation():
         (lambda: make_gaussian_unfolding(10, fake_rate=1.0), "fake_rate"),
         (lambda: make_gaussian_unfolding(10, smearing=-0.1), "smearing"),
         (lambda: make_gaussian_unfolding(10, n_features=3, correlation=-0.7), "correlation"),
+        (lambda: make_gaussian_mixtures(10, mean=np.inf), "mean must be a finite number"),
+        (lambda: make_gaussian_unfolding(10, sim_mean=np.nan), "sim_mean must be a finite"),
+        (lambda: make_gaussian_unfolding(10, nature_mean=np.inf), "nature_mean must be a finite"),
+        (lambda: gaussian_kl_divergence(mean_p=np.nan), "mean_p must be a finite number"),
     ],
 )
 def test_toy_input_errors(call, match):

@@ -3,7 +3,9 @@ import pytest
 
 from sklhep._validation import (
     check_binary_labels,
+    check_int,
     check_jets,
+    check_n_particle_features,
     check_sample_weight,
     import_optional,
     jets_to_list,
@@ -66,6 +68,27 @@ def test_check_sample_weight():
         check_sample_weight([np.nan, 1.0], 2)
     with pytest.raises(ValueError, match="all zero"):
         check_sample_weight([0.0, 0.0], 2)
+
+
+def test_check_int():
+    assert check_int(np.int64(3), "k", 2) == 3 and type(check_int(np.int64(3), "k", 2)) is int
+    assert check_int(None, "k", 2, allow_none=True) is None
+    for bad in (1, 2.0, True, "3", None):
+        with pytest.raises(ValueError, match=f"k must be an integer >= 2; got {bad!r}"):
+            check_int(bad, "k", 2)
+    with pytest.raises(ValueError, match="k must be None or an integer >= 2; got 1"):
+        check_int(1, "k", 2, allow_none=True)
+
+
+def test_check_n_particle_features():
+    class Fitted:
+        n_particle_features_ = 4
+
+    jets = np.ones((2, 3, 4))
+    assert check_n_particle_features(jets, Fitted()) is jets
+    with pytest.raises(ValueError, match="X has 3 features per particle, but Fitted was fitted "
+                       "with 4"):
+        check_n_particle_features(jets[..., :3], Fitted())
 
 
 def test_import_optional_names_extra(monkeypatch):

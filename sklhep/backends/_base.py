@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.utils.validation import has_fit_parameter
 
 __all__ = ["LOSSES", "BackendCapabilities", "backend_capabilities", "loss_per_event"]
@@ -116,3 +117,72 @@ def loss_per_event(loss, y, g):
         s = 1.0 / (1.0 + np.exp(-g))
         return y * (1 - s) ** 2 + (1 - y) * s**2
     return y * np.exp(-g / 2) + (1 - y) * np.exp(g / 2)
+
+
+def proba_from_log_ratio(g):
+    """Class probabilities from raw outputs, following the output convention.
+
+    Parameters
+    ----------
+    g : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Log ratios of class 1 over class 0 (1-D), or per-class margins (2-D).
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, 2) or (n_samples, n_classes)
+        ``[1 - sigmoid(g), sigmoid(g)]`` for 1-D ``g``; the softmax over the columns for 2-D ``g``.
+    """
+    g = np.asarray(g, dtype=float)
+    if g.ndim == 2:
+        return softmax(g, axis=1)
+    p1 = expit(g)
+    return np.column_stack([1.0 - p1, p1])
+
+
+def labels_from_log_ratio(classes, g):
+    """The more probable class: ``classes[1]`` where ``g > 0`` (1-D), else the largest margin (2-D).
+
+    A log ratio of exactly 0 (or NaN) gives ``classes[0]``, as ``argmax`` of equal probabilities
+    would.
+    """
+    g = np.asarray(g)
+    index = np.argmax(g, axis=1) if g.ndim == 2 else (g > 0).astype(int)
+    return classes[index]
+
+
+class LogRatioClassifierMixin:
+    """``predict_proba`` and ``predict`` derived from a log-ratio ``decision_function``.
+
+    For estimators and backends whose ``decision_function(X)`` returns ``g = log p(x)/q(x)`` of
+    class 1 over class 0 (or per-class margins with more classes); put it before
+    :class:`~sklearn.base.ClassifierMixin` in the bases.
+    """
+
+    def predict_proba(self, X):
+        """Class probabilities for equal class priors: ``[1/(1+r), r/(1+r)]`` with ``r = exp(g)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Column 1 is ``sigmoid(decision_function(X))`` for two classes; with more classes
+            (backends only), the softmax of the per-class margins.
+        """
+        return proba_from_log_ratio(self.decision_function(X))
+
+    def predict(self, X):
+        """The more probable class: ``classes_[1]`` where ``decision_function(X) > 0``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        g = self.decision_function(X)  # first: it raises NotFittedError before fit
+        return labels_from_log_ratio(self.classes_, g)

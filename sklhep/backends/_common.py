@@ -8,13 +8,7 @@ from sklearn.utils.validation import validate_data
 
 from .._validation import check_sample_weight
 
-__all__ = ["check_fit_data", "sigmoid"]
-
-
-def sigmoid(g):
-    """The logistic function, computed without overflow."""
-    g = np.asarray(g, dtype=float)
-    return np.exp(-np.logaddexp(0.0, -g))
+__all__ = ["check_fit_data"]
 
 
 def check_fit_data(estimator, X, y, sample_weight, *, dtype=np.float64):

@@ -20,16 +20,17 @@ Importing this module imports torch and skorch; a missing one raises an ImportEr
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._validation import check_sample_weight, import_optional
-from ._base import LOSSES, check_loss
+from .._validation import check_int, check_sample_weight, import_optional
+from ._base import LOSSES, LogRatioClassifierMixin, check_loss
 
 torch = import_optional("torch", purpose="sklhep's network backends (mlp, efn, pfn)")
 skorch = import_optional("skorch", purpose="sklhep's network backends (mlp, efn, pfn)")
@@ -234,30 +235,32 @@ def make_mlp(n_in, sizes, n_out=None, dropout=0.0, final_activation=True):
 
 
 def check_sizes(sizes, name, *, allow_empty=True):
-    """Validate a tuple of layer sizes (positive ints)."""
+    """Validate a tuple of layer sizes (positive ints; a float such as 16.5 is refused, not cut)."""
     try:
-        out = tuple(int(s) for s in sizes)
+        items = tuple(sizes)
     except TypeError:
         raise ValueError(f"{name} must be a sequence of positive ints; got {sizes!r}.") from None
-    if any(s <= 0 for s in out) or (not out and not allow_empty):
+    if (not items and not allow_empty) or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0 for s in items
+    ):
         raise ValueError(f"{name} must be a sequence of positive ints; got {sizes!r}.")
-    return out
+    return tuple(int(s) for s in items)
 
 
 def _check_positive(value, name, *, integer=False, allow_zero=False):
+    if integer:
+        return check_int(value, name, 0 if allow_zero else 1)
     bad = (
-        not np.isscalar(value)
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
         or not np.isfinite(value)
         or value < 0
         or (value == 0 and not allow_zero)
     )
-    if integer and not bad:
-        bad = int(value) != value
     if bad:
-        kind = "integer" if integer else "number"
         sign = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a {kind} {sign}; got {value!r}.")
-    return int(value) if integer else float(value)
+        raise ValueError(f"{name} must be a number {sign}; got {value!r}.")
+    return float(value)
 
 
 def _lr_schedule(estimator, early_stopping):
@@ -285,7 +288,7 @@ def _lr_schedule(estimator, early_stopping):
     )
 
 
-class TorchClassifierBase(ClassifierMixin, BaseEstimator):
+class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Base class of sklhep's skorch backends: everything but the inputs and the module.
 
     Subclasses implement ``_prepare(X, fitting, **extra)`` (validate and turn the input into a dict
@@ -477,26 +480,6 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             g = self.net_.forward(tensors, training=False, device="cpu")
         return g.double().numpy().reshape(-1)
-
-    def predict_proba(self, X):
-        """Class probabilities; column 1 is ``sigmoid(decision_function(X))``.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-        """
-        s = expit(self.decision_function(X))
-        return np.column_stack([1.0 - s, s])
-
-    def predict(self, X):
-        """The more probable class label.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "net_")
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably from the raw output.

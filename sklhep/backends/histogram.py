@@ -15,7 +15,7 @@ from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BackendCapabilities
+from ._base import BackendCapabilities, LogRatioClassifierMixin
 from ._common import check_fit_data
 
 __all__ = ["HistogramClassifier"]
@@ -26,7 +26,7 @@ MAX_FEATURES = 3
 _MAX_CELLS = 10_000_000
 
 
-class HistogramClassifier(ClassifierMixin, BaseEstimator):
+class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Per-class weighted histograms on a common grid; probabilities from the bin contents.
 
     For an event in grid cell ``b``, with ``c_k(b)`` the summed weight of class ``k`` in the cell,
@@ -311,20 +311,6 @@ class HistogramClassifier(ClassifierMixin, BaseEstimator):
             with np.errstate(invalid="ignore"):
                 return log_p[:, 1] - log_p[:, 0]
         return log_p - logsumexp(log_p, axis=1, keepdims=True)
-
-    def predict(self, X):
-        """The most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def _as_int(value):

@@ -20,10 +20,9 @@ import warnings
 
 import numpy as np
 from scipy.sparse import issparse
-from scipy.special import expit
 
 from .._validation import check_jets
-from ._base import LOSSES, BackendCapabilities
+from ._base import LOSSES, BackendCapabilities, labels_from_log_ratio, proba_from_log_ratio
 from ._torch import TorchClassifierBase, check_sizes, make_mlp, nn, torch
 
 __all__ = ["EFNClassifier", "PFNClassifier"]
@@ -183,6 +182,17 @@ class _SetNetBase(TorchClassifierBase):
         if not (np.isscalar(self.dropout) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be in [0, 1); got {self.dropout!r}.")
 
+    def _check_input_sets(self, X, fitting):
+        """Validated sets (real particles first) and their energy fractions ``z``; in ``fit`` also
+        ``n_features_in_``, refusing input without any particle."""
+        arr = _check_sets(X, None if fitting else self.n_features_in_)
+        z = _energy_fractions(arr[..., 0])
+        if fitting:
+            self.n_features_in_ = arr.shape[2]
+            if not np.any(z > 0):
+                raise ValueError("X has no particles with pt > 0; every jet is empty.")
+        return arr, z
+
     def fit(self, X, y, sample_weight=None, global_features=None):
         """Train the network on jets.
 
@@ -225,8 +235,7 @@ class _SetNetBase(TorchClassifierBase):
         -------
         proba : ndarray of shape (n_jets, 2)
         """
-        s = expit(self.decision_function(X, global_features=global_features))
-        return np.column_stack([1.0 - s, s])
+        return proba_from_log_ratio(self.decision_function(X, global_features=global_features))
 
     def predict(self, X, global_features=None):
         """The more probable class label per jet.
@@ -236,7 +245,7 @@ class _SetNetBase(TorchClassifierBase):
         labels : ndarray of shape (n_jets,)
         """
         g = self.decision_function(X, global_features=global_features)
-        return self.classes_[(g > 0).astype(int)]
+        return labels_from_log_ratio(self.classes_, g)
 
     def _device_amp(self):
         from ._torch import resolve_device
@@ -392,14 +401,10 @@ class EFNClassifier(_SetNetBase):
     def _prepare(self, X, fitting, global_features=None):
         if fitting:
             self._check_set_params()
-        arr = _check_sets(X, None if fitting else self.n_features_in_)
-        z = _energy_fractions(arr[..., 0])
+        arr, z = self._check_input_sets(X, fitting)
         angles = arr[..., 1:3]
         if fitting:
-            self.n_features_in_ = arr.shape[2]
             real = z > 0
-            if not np.any(real):
-                raise ValueError("X has no particles with pt > 0; every jet is empty.")
             w = z[real]
             pts = angles[real]
             center = np.average(pts, axis=0, weights=w)
@@ -578,14 +583,10 @@ class PFNClassifier(_SetNetBase):
                 raise ValueError(
                     f"pid_embedding_dim must be a positive int; got {self.pid_embedding_dim!r}."
                 )
-        arr = _check_sets(X, None if fitting else self.n_features_in_)
+        arr, z = self._check_input_sets(X, fitting)
         mask = arr[..., 0] > 0
-        z = _energy_fractions(arr[..., 0])
         if fitting:
-            self.n_features_in_ = arr.shape[2]
             self.pid_index_ = self._pid_index(arr.shape[2])
-            if not np.any(mask):
-                raise ValueError("X has no particles with pt > 0; every jet is empty.")
         cont_cols = [c for c in range(1, arr.shape[2]) if c != self.pid_index_]
         feats = np.concatenate([z[..., None], arr[..., cont_cols]], axis=-1)
         out = {}

@@ -9,15 +9,14 @@ import numbers
 
 import numpy as np
 from joblib import effective_n_jobs
-from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import import_optional
-from ._base import BackendCapabilities, check_loss, loss_per_event
-from ._common import check_fit_data, sigmoid
+from .._validation import check_int, import_optional
+from ._base import BackendCapabilities, LogRatioClassifierMixin, check_loss, loss_per_event
+from ._common import check_fit_data
 
 __all__ = ["BDTClassifier"]
 
@@ -25,7 +24,7 @@ __all__ = ["BDTClassifier"]
 _G_CLIP = 50.0
 
 
-class BDTClassifier(ClassifierMixin, BaseEstimator):
+class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Gradient-boosted decision trees (xgboost, histogram tree method) with sklhep's losses.
 
     The raw output ``g(x)`` (:meth:`decision_function`) estimates the log likelihood ratio
@@ -162,14 +161,14 @@ class BDTClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         check_loss(self.loss, self.sklhep_capabilities.losses)
-        _check_int(self.n_estimators, "n_estimators", 1)
-        _check_int(self.max_depth, "max_depth", 1)
+        check_int(self.n_estimators, "n_estimators", 1)
+        check_int(self.max_depth, "max_depth", 1)
         _check_real(self.learning_rate, "learning_rate", 0, None, low_open=True)
         _check_real(self.subsample, "subsample", 0, 1, low_open=True)
         _check_real(self.min_child_weight, "min_child_weight", 0, None)
         _check_real(self.reg_lambda, "reg_lambda", 0, None)
         if self.early_stopping_rounds is not None:
-            _check_int(self.early_stopping_rounds, "early_stopping_rounds", 1)
+            check_int(self.early_stopping_rounds, "early_stopping_rounds", 1)
             _check_real(self.validation_fraction, "validation_fraction", 0, 1, low_open=True,
                         high_open=True)
         if not isinstance(self.device, str):
@@ -299,37 +298,6 @@ class BDTClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._raw(X)
 
-    def predict_proba(self, X):
-        """Class probabilities; for two classes ``[:, 1] == sigmoid(decision_function(X))``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        g = self._raw(X)
-        if g.ndim == 2:
-            return softmax(g, axis=1)
-        p1 = sigmoid(g)
-        return np.column_stack([1.0 - p1, p1])
-
-    def predict(self, X):
-        """The most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        g = self._raw(X)
-        index = np.argmax(g, axis=1) if g.ndim == 2 else (g > 0).astype(int)
-        return self.classes_[index]
 
 
 def _mlc_objective(predt, dtrain):
@@ -370,11 +338,6 @@ def _progress_callback(xgb, total):
             self.bar.close()
 
     return _Progress()
-
-
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
 
 
 def _check_real(value, name, low, high, *, low_open=False, high_open=False):

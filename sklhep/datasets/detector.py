@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_jets
+from .._validation import check_int, check_jets, check_n_particle_features
 
 __all__ = ["DetectorSmearing"]
 
@@ -133,9 +133,7 @@ class DetectorSmearing(TransformerMixin, BaseEstimator):
                 f"Extra particles need R > 0 and extra_pt > 0; got R={self.R!r}, "
                 f"extra_pt={self.extra_pt!r}."
             )
-        mp = self.min_particles
-        if isinstance(mp, bool) or not isinstance(mp, numbers.Integral) or mp < 0:
-            raise ValueError(f"min_particles must be an integer >= 0; got {mp!r}.")
+        check_int(self.min_particles, "min_particles", 0)
         return params
 
     def _check_jets(self, X):
@@ -194,12 +192,7 @@ class DetectorSmearing(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_particle_features_")
         p = self._check_params()
-        X = self._check_jets(X)
-        if X.shape[2] != self.n_particle_features_:
-            raise ValueError(
-                f"X has {X.shape[2]} features per particle, but DetectorSmearing was fitted with "
-                f"{self.n_particle_features_}."
-            )
+        X = check_n_particle_features(self._check_jets(X), self)
         rng = check_random_state(self.random_state)
         n, m, f = X.shape
         pt, y, phi = X[..., 0], X[..., 1], X[..., 2]

@@ -21,6 +21,8 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from .._validation import check_int
+
 __all__ = [
     "gaussian_kl_divergence",
     "make_exponential_mixtures",
@@ -56,10 +58,15 @@ def _check_positive(value, what):
     return value
 
 
+def _check_finite(value, what):
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{what} must be a finite number; got {value!r}.")
+    return value
+
+
 def _check_n_features(n_features):
-    if not isinstance(n_features, (numbers.Integral, np.integer)) or n_features < 1:
-        raise ValueError(f"n_features must be a positive integer; got {n_features!r}.")
-    return int(n_features)
+    return check_int(n_features, "n_features", 1)
 
 
 def _check_fraction(f, what):
@@ -128,7 +135,8 @@ def gaussian_kl_divergence(mean_p=1.0, scale_p=1.0, mean_q=-1.0, scale_q=1.0, n_
     """
     sp, sq = _check_positive(scale_p, "scale_p"), _check_positive(scale_q, "scale_q")
     n_features = _check_n_features(n_features)
-    one = np.log(sq / sp) + (sp**2 + (float(mean_p) - float(mean_q)) ** 2) / (2 * sq**2) - 0.5
+    mean_p, mean_q = _check_finite(mean_p, "mean_p"), _check_finite(mean_q, "mean_q")
+    one = np.log(sq / sp) + (sp**2 + (mean_p - mean_q) ** 2) / (2 * sq**2) - 0.5
     return float(n_features * one)
 
 
@@ -287,9 +295,7 @@ def make_gaussian_mixtures(
     (0.7, 0.3)
     """
     n_features = _check_n_features(n_features)
-    mean = float(mean)
-    if not np.isfinite(mean):
-        raise ValueError(f"mean must be finite; got {mean!r}.")
+    mean = _check_finite(mean, "mean")
     scale = _check_positive(scale, "scale")
     rng = check_random_state(random_state)
     X, y_mix, y_true = _mixtures(
@@ -465,6 +471,8 @@ def make_gaussian_unfolding(
     """
     n_sim, n_nat = _check_count(n_samples, "n_samples")
     n_features = _check_n_features(n_features)
+    sim_mean = _check_finite(sim_mean, "sim_mean")
+    nature_mean = _check_finite(nature_mean, "nature_mean")
     sim_scale = _check_positive(sim_scale, "sim_scale")
     nature_scale = _check_positive(nature_scale, "nature_scale")
     smearing = float(smearing)

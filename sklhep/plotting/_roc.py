@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..metrics import efficiency_curve, significance_improvement
@@ -23,6 +25,15 @@ def _as_dict(y_score):
             raise ValueError("y_score is an empty dict; give at least one labelled score array.")
         return y_score
     return {"": y_score}
+
+
+def _finish_efficiency_axes(ax):
+    """Signal efficiency on x in [0, 1], and a legend when any curve carries a label."""
+    ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
+    ax.set_xlim(0, 1)
+    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
+        ax.legend()
+    return ax
 
 
 def plot_roc(y_true, y_score, *, kind="rejection", sample_weight=None, ax=None):
@@ -73,11 +84,7 @@ def plot_roc(y_true, y_score, *, kind="rejection", sample_weight=None, ax=None):
     else:
         ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="random")
         ax.set_ylabel(r"background efficiency $\varepsilon_B$")
-    ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
-    ax.set_xlim(0, 1)
-    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
-        ax.legend()
-    return ax
+    return _finish_efficiency_axes(ax)
 
 
 def plot_sic(y_true, y_score, *, sample_weight=None, min_background_efficiency=1e-3, ax=None):
@@ -103,12 +110,8 @@ def plot_sic(y_true, y_score, *, sample_weight=None, min_background_efficiency=1
         )
         ax.plot(eps_s, sic, label=label or None)
     ax.axhline(1.0, color="0.6", linestyle=":")
-    ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
     ax.set_ylabel(r"significance improvement $\varepsilon_S/\sqrt{\varepsilon_B}$")
-    ax.set_xlim(0, 1)
-    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
-        ax.legend()
-    return ax
+    return _finish_efficiency_axes(ax)
 
 
 def plot_ratio_calibration(true_log_ratio, predicted_log_ratio, *, bins=30, ax=None, label=None):
@@ -122,7 +125,8 @@ def plot_ratio_calibration(true_log_ratio, predicted_log_ratio, *, bins=30, ax=N
     true_log_ratio : array-like of shape (n_samples,)
         The exact ``log p/q`` (e.g. from a toy of :mod:`sklhep.datasets`).
     predicted_log_ratio : array-like of shape (n_samples,)
-        The learned one (e.g. ``LikelihoodRatioEstimator.predict_log_ratio``).
+        The learned one (e.g. ``LikelihoodRatioEstimator.predict_log_ratio``). Events where
+        either is NaN or infinite are left out, with a warning that counts them.
     bins : int, default=30
         Number of equal-population bins in the true log ratio.
     ax : matplotlib Axes, default=None
@@ -149,13 +153,25 @@ def plot_ratio_calibration(true_log_ratio, predicted_log_ratio, *, bins=30, ax=N
             f"true_log_ratio and predicted_log_ratio must have the same length; got {t.size} and "
             f"{g.size}."
         )
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive integer; got {bins!r}.")
     finite = np.isfinite(t) & np.isfinite(g)
     if not np.any(finite):
         raise ValueError("No event has a finite true and predicted log ratio.")
-    if not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"bins must be a positive integer; got {bins!r}.")
+    if not np.all(finite):
+        warnings.warn(
+            f"{int(np.sum(~finite))} of {t.size} events have a NaN or infinite true or predicted "
+            "log ratio and are left out of the calibration plot.",
+            UserWarning,
+            stacklevel=2,
+        )
     t, g = t[finite], g[finite]
     edges = np.unique(np.quantile(t, np.linspace(0, 1, bins + 1)))
+    if edges.size < 2:
+        raise ValueError(
+            f"true_log_ratio takes the single value {edges[0]!r}; binning in it needs a spread of "
+            "values (e.g. events from a toy whose densities differ)."
+        )
     ids = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
     centers, mean, lo, hi = [], [], [], []
     for b in range(len(edges) - 1):
