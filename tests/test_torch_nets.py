@@ -153,6 +153,8 @@ def test_early_stopping_restores_best_epoch():
     assert clf.n_epochs_ < 200
     assert clf.n_epochs_ == clf.best_epoch_ + 3
     assert clf.best_epoch_ == int(np.argmin(clf.validation_loss_curve_)) + 1
+    # the weights skorch restored are those of best_epoch_ (no relative improvement threshold)
+    assert dict(clf.net_.callbacks_)["early_stopping"].best_epoch_ == clf.best_epoch_
     full = MLPClassifier(hidden_sizes=(4,), max_epochs=7, validation_fraction=0, random_state=0)
     full.fit(X, y)
     assert full.n_epochs_ == 7 and full.validation_loss_curve_ is None

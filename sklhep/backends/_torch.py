@@ -435,7 +435,13 @@ class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
                 (
                     "early_stopping",
                     skorch.callbacks.EarlyStopping(
-                        monitor="valid_loss", patience=int(self.patience), load_best=True
+                        monitor="valid_loss",
+                        patience=int(self.patience),
+                        load_best=True,
+                        # any strict improvement counts, so the restored epoch is best_epoch_
+                        # (a relative threshold also misbehaves for the negative mlc losses)
+                        threshold=0.0,
+                        threshold_mode="abs",
                     ),
                 )
             )
