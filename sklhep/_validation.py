@@ -31,6 +31,12 @@ _EXTRA_OF = {
     "fastjet": "gen",
     "dask": "dask",
     "distributed": "dask",
+    "hist": "io",
+    "uproot": "io",
+    "awkward": "io",
+    "h5py": "io",
+    "pyarrow": "io",
+    "pyhepmc": "io",
 }
 
 

@@ -56,12 +56,17 @@ class BackendCapabilities:
         ``fit`` takes padded particle arrays ``(n_jets, n_particles, n_features)``.
     max_features : int or None
         The largest number of input features supported (e.g. 3 for a histogram), or None.
+    signed_weights : bool
+        ``fit`` accepts per-event weights of either sign (NLO simulation, background subtracted
+        by negative weights) and minimises the signed weighted sum of the per-event losses, as
+        long as every class keeps a positive total weight.
     """
 
     sample_weight: bool = True
     losses: tuple = ("bce",)
     particle_sets: bool = False
     max_features: int | None = None
+    signed_weights: bool = False
 
 
 def backend_capabilities(estimator):
