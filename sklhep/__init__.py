@@ -22,13 +22,14 @@ _LAZY = {
     "PFNClassifier": "sklhep.backends.set_nets",
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
+    "TopicDemixer": "sklhep.topics",
     "EMDTransformer": "sklhep.emd",
     "JetPreprocessor": "sklhep.preprocessing",
     "JetObservables": "sklhep.preprocessing",
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing")
+_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "topics")
 
 __all__ = [
     "BackendCapabilities",
