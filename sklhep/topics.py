@@ -174,7 +174,9 @@ def mixtures_from_topics(t1, t2, fractions):
 def mixture_labels(y, n=None):
     """``(is_M1, classes)`` for a label array naming exactly two mixtures (``classes[1]`` = M1)."""
     if y is None:
-        raise ValueError(f"y is required: it labels {_MEANING}.")
+        raise ValueError(
+            f"requires y to be passed, but the target y is None: y labels {_MEANING}."
+        )
     y = column_or_1d(y, warn=True)
     if y.size == 0:
         raise ValueError("y is empty; both mixtures need events.")
@@ -262,7 +264,7 @@ class _Atoms:
     def auc(self):
         """P(score of M1 > score of M2) + P(tie)/2: above 1/2 when high scores are M1-like."""
         below2 = np.cumsum(self.a2) - self.a2
-        return float(np.sum(self.a1 * (below2 + 0.5 * self.a2)))
+        return float(np.clip(np.sum(self.a1 * (below2 + 0.5 * self.a2)), 0.0, 1.0))
 
     def n_eff(self):
         """Effective number of events of the pooled sample, ``2 / (1/n1 + 1/n2)`` per mixture."""
@@ -921,6 +923,10 @@ class TopicDemixer(BaseEstimator):
     n_bootstrap : int, default=0
         Poisson-weight bootstrap replicas of the demixing (the scores are kept fixed); 0 takes the
         statistical errors from the estimator's own counts or fit.
+    min_significance : float, default=3.0
+        The guard against indistinguishable mixtures: the M1-vs-M2 AUC of the demixed score must
+        differ from 1/2 by at least this many standard errors (Hanley & McNeil, with effective
+        counts), otherwise ``fit`` raises a ValueError.
     random_state : int, RandomState instance or None, default=None
         Seeds the classifier and the bootstrap replicas (one seed per replica, so the results do
         not depend on ``n_jobs``).
@@ -990,10 +996,12 @@ class TopicDemixer(BaseEstimator):
         n_bins="auto",
         roc_window=0.2,
         n_bootstrap=0,
+        min_significance=3.0,
         random_state=None,
         n_jobs=None,
         verbose=0,
     ):
+        self.min_significance = min_significance
         self.method = method
         self.backend = backend
         self.cv = cv
@@ -1081,11 +1089,9 @@ class TopicDemixer(BaseEstimator):
                     setattr(self, name, getattr(clf, name))
                 else:
                     self.__dict__.pop(name, None)
-        if not np.all(np.isfinite(score)):
+        if np.any(np.isnan(score)):
             raise ValueError(
-                "The score to demix contains NaN or inf"
-                + (" (the classifier's out-of-fold outputs); regularise or clip the backend."
-                   if self.backend is not None else "; every event needs a finite value.")
+                "The classifier's out-of-fold outputs contain NaN; regularise or clip the backend."
             )
 
         atoms = _Atoms(score, is_m1, w)
@@ -1093,11 +1099,15 @@ class TopicDemixer(BaseEstimator):
         from .metrics import auc_standard_error
 
         se = auc_standard_error(auc, max(int(atoms.n1), 1), max(int(atoms.n2), 1))
-        if abs(auc - 0.5) < 3.0 * se:
+        sig = self.min_significance
+        if isinstance(sig, bool) or not isinstance(sig, numbers.Real) or not sig >= 0:
+            raise ValueError(f"min_significance must be a number >= 0; got {sig!r}.")
+        if abs(auc - 0.5) < sig * se:
             raise ValueError(
                 f"The mixtures are statistically indistinguishable on this score (M1-vs-M2 AUC "
-                f"{auc:.4f}, within 3 standard errors {se:.4f} of 1/2); their topics cannot be "
-                "separated. Use more events, a better observable or a stronger classifier."
+                f"{auc:.4f}, within {sig:g} standard errors ({se:.4f}) of 1/2); their topics "
+                "cannot be separated. Use more events, a better observable or a stronger "
+                "classifier."
             )
         result = _estimate(self.method, atoms, self.n_bins, self.roc_window)
         kappa = np.clip(np.asarray(result.kappa, dtype=float), 0.0, None)
@@ -1334,7 +1344,12 @@ class TopicDemixer(BaseEstimator):
         return -float(log_loss(m1.astype(int), p, sample_weight=w, labels=[0, 1]))
 
     def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags
+
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.input_tags.allow_nan = False
+        # y labels two mixtures: a binary target (TopicDemixer is no classifier: it has no
+        # predict, and its estimator type stays unset)
+        tags.classifier_tags = ClassifierTags(multi_class=False)
         return tags
