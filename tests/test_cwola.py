@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from _helpers import backend_available, expected_failed_checks
+from _helpers import backend_available
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -8,7 +8,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklhep
 from sklhep import CWoLaClassifier, LikelihoodRatioEstimator
@@ -18,18 +17,6 @@ from sklhep.metrics import auc_standard_error, mixed_auc
 
 FRACTIONS = (0.8, 0.2)
 AUC_OPTIMUM = float(norm.cdf(np.sqrt(2.0)))  # N(+1,1) vs N(-1,1): Phi(2 mu / sqrt 2) = 0.9214
-
-
-@parametrize_with_checks(
-    [
-        CWoLaClassifier(backend=LogisticRegression()),
-        CWoLaClassifier(backend=LogisticRegression(), fractions=(0.7, 0.3), cv=2,
-                        random_state=0),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")

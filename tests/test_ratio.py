@@ -2,33 +2,18 @@ import pickle
 
 import numpy as np
 import pytest
-from _helpers import backend_available, central_ratio_error, expected_failed_checks
+from _helpers import backend_available, central_ratio_error
 from _linear_backend import LinearLossClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklhep
 from sklhep import LikelihoodRatioEstimator
 from sklhep.datasets import gaussian_kl_divergence, make_gaussian_pair
 
 KL_TRUE = gaussian_kl_divergence(1.0, 1.0, -1.0, 1.0)  # 2 mu^2 = 2
-
-
-@parametrize_with_checks(
-    [
-        LikelihoodRatioEstimator(backend=LogisticRegression()),
-        LikelihoodRatioEstimator(backend=LinearLossClassifier(), loss="mse"),
-        LikelihoodRatioEstimator(
-            backend=LogisticRegression(), calibration="isotonic", cv=2, random_state=0
-        ),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")
