@@ -454,3 +454,27 @@ def test_omnifold_bad_input():
         OmniFoldUnfolder(n_iterations=0).fit(*args, **masks)
     with pytest.raises(ValueError, match="Unknown backend|nope"):
         OmniFoldUnfolder("nope", n_iterations=1).fit(*args, **masks)
+
+
+def _em_check(of, d, ks, tol):
+    out = {}
+    for k in ks:
+        mu, sd = _closure(of, d, k)
+        emu, esd = em_recursion(k)
+        out[k] = (round(mu, 4), round(sd, 4))
+        assert abs(mu - emu) < tol and abs(sd - esd) < tol, (k, mu, sd, emu, esd)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["bdt", "mlp"])
+def test_omnifold_gaussian_em_recursion_100k(backend):
+    """The paper's toy: every iteration follows the exact EM recursion within 0.015."""
+    from _helpers import backend_available
+
+    if not backend_available(backend):
+        pytest.skip(f"backend {backend!r} is not installed")
+    d = make_gaussian_unfolding(100000, random_state=0)
+    of = OmniFoldUnfolder(backend, n_iterations=8, random_state=0).fit(
+        d.sim_reco, d.sim_truth, d.nature_reco)
+    print(_em_check(of, d, range(1, 9), 0.015))
