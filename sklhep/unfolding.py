@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
@@ -508,21 +509,6 @@ def _clip_bounds(weight_clip):
     return (lo, hi)
 
 
-def _weighted_auc(g, y, w):
-    """Weighted area under the ROC curve of score ``g`` for class 1 against class 0 (ties half)."""
-    order = np.argsort(g, kind="stable")
-    g, y, w = g[order], y[order], w[order]
-    w1 = np.where(y == 1, w, 0.0)
-    w0 = np.where(y == 0, w, 0.0)
-    _, start = np.unique(g, return_index=True)
-    grp = np.cumsum(np.isin(np.arange(len(g)), start)) - 1
-    c1 = np.bincount(grp, weights=w1)
-    c0 = np.bincount(grp, weights=w0)
-    below0 = np.cumsum(c0) - c0
-    total = c1.sum() * c0.sum()
-    return float(np.sum(c1 * (below0 + 0.5 * c0)) / total) if total != 0 else np.nan
-
-
 def _balanced_loss(g, y, w):
     """Class-balanced binary cross-entropy of ``sigmoid(g)`` (log 2 carries no information)."""
     out = 0.0
@@ -562,7 +548,7 @@ class _Step:
         half = 0.5 * np.sum(w)
         wb = np.where(y == 1, w * half / np.sum(w1), w * half / np.sum(w0))
         self.loss_ = _balanced_loss(g, y, wb)
-        self.auc_ = _weighted_auc(g, y, wb)
+        self.auc_ = float(roc_auc_score(y, g, sample_weight=wb))
         self.g_train_ = g
         self.n0_ = len(X0)
         return self
