@@ -509,6 +509,16 @@ def _clip_bounds(weight_clip):
     return (lo, hi)
 
 
+def _auc(g, y, w):
+    """Weighted ROC AUC of the log ratio (rank-based, so infinite outputs keep their order; NaN
+    outputs give NaN here and an error where the weights are formed)."""
+    if np.isnan(g).any():
+        return float("nan")
+    finite = g[np.isfinite(g)]
+    lo, hi = (finite.min() - 1.0, finite.max() + 1.0) if finite.size else (-1.0, 1.0)
+    return float(roc_auc_score(y, np.nan_to_num(g, posinf=hi, neginf=lo), sample_weight=w))
+
+
 def _balanced_loss(g, y, w):
     """Class-balanced binary cross-entropy of ``sigmoid(g)`` (log 2 carries no information)."""
     out = 0.0
@@ -548,7 +558,7 @@ class _Step:
         half = 0.5 * np.sum(w)
         wb = np.where(y == 1, w * half / np.sum(w1), w * half / np.sum(w0))
         self.loss_ = _balanced_loss(g, y, wb)
-        self.auc_ = float(roc_auc_score(y, g, sample_weight=wb))
+        self.auc_ = _auc(g, y, wb)
         self.g_train_ = g
         self.n0_ = len(X0)
         return self
