@@ -24,12 +24,16 @@ _LAZY = {
     "CWoLaClassifier": "sklhep.cwola",
     "TopicDemixer": "sklhep.topics",
     "EMDTransformer": "sklhep.emd",
+    "OmniFoldUnfolder": "sklhep.unfolding",
+    "IterativeBayesUnfolder": "sklhep.unfolding",
     "JetPreprocessor": "sklhep.preprocessing",
     "JetObservables": "sklhep.preprocessing",
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "topics")
+_SUBMODULES = (
+    "backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "topics", "unfolding",
+)
 
 __all__ = [
     "BackendCapabilities",

@@ -31,7 +31,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._validation import check_int, check_sample_weight
+from ._validation import check_int, check_sample_weight, check_two_classes
 
 __all__ = [
     "KAPPA_METHODS",
@@ -173,28 +173,12 @@ def mixtures_from_topics(t1, t2, fractions):
 # --------------------------------------------------------------------------------------------------
 def mixture_labels(y, n=None):
     """``(is_M1, classes)`` for a label array naming exactly two mixtures (``classes[1]`` = M1)."""
-    if y is None:
+    classes, index = check_two_classes(y, what="y", meaning=_MEANING)
+    if n is not None and len(index) != n:
         raise ValueError(
-            f"requires y to be passed, but the target y is None: y labels {_MEANING}."
+            f"X (or score) and y have different numbers of samples: {n} and {len(index)}."
         )
-    y = column_or_1d(y, warn=True)
-    if y.size == 0:
-        raise ValueError("y is empty; both mixtures need events.")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or inf; every event needs a mixture label.")
-    if y.dtype.kind == "f" and np.any(y != np.round(y)):
-        raise ValueError(
-            f"y must label two mixtures; got a continuous target (e.g. {y[y != np.round(y)][0]!r})."
-        )
-    classes = np.unique(y)
-    if classes.size != 2:
-        raise ValueError(
-            f"y must label exactly two mixtures; got {classes.size} distinct value(s): "
-            f"{classes.tolist()[:10]}. Demixing needs one sample of each of two mixtures."
-        )
-    if n is not None and len(y) != n:
-        raise ValueError(f"X (or score) and y have different numbers of samples: {n} and {len(y)}.")
-    return y == classes[1], classes
+    return index == 1, classes
 
 
 class _Atoms:
@@ -881,10 +865,8 @@ class _ScoreCalibration:
 def _make_classifier(backend, cv, n_jobs, random_state, verbose):
     from .cwola import CWoLaClassifier
 
-    params = CWoLaClassifier().get_params()
-    folds = {"cv": cv} if "cv" in params else {"n_folds": cv}
     return CWoLaClassifier(
-        backend=backend, n_jobs=n_jobs, random_state=random_state, verbose=verbose, **folds
+        backend=backend, cv=cv, n_jobs=n_jobs, random_state=random_state, verbose=verbose
     )
 
 
@@ -1047,7 +1029,7 @@ class TopicDemixer(BaseEstimator):
             )
         return X[:, 0].astype(float)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None):
         """Estimate the reducibility factors, the fractions and their covariance.
 
         Parameters
@@ -1059,6 +1041,9 @@ class TopicDemixer(BaseEstimator):
             richer in topic 1).
         sample_weight : array-like of shape (n_samples,), default=None
             Event weights (signed weights are accepted if each mixture keeps a positive total).
+        groups : array-like of shape (n_samples,), default=None
+            With a backend: group labels kept together in one fold (e.g. the event number, so
+            that the two jets of a dijet event are never split between training and scoring).
 
         Returns
         -------
@@ -1080,7 +1065,7 @@ class TopicDemixer(BaseEstimator):
         else:
             seed = int(rng.randint(np.iinfo(np.int32).max))
             clf = _make_classifier(self.backend, self.cv, self.n_jobs, seed, self.verbose)
-            clf.fit(X, is_m1.astype(int), sample_weight=sample_weight)
+            clf.fit(X, is_m1.astype(int), sample_weight=sample_weight, groups=groups)
             self.classifier_ = clf
             self.oof_decision_function_ = np.asarray(clf.oof_decision_function_, dtype=float)
             score = self.oof_decision_function_

@@ -315,8 +315,8 @@ def test_labels_any_two_values_larger_is_m1():
     "make, match",
     [
         (lambda X, y: (np.where(np.arange(len(y)) == 3, np.nan, X[:, 0]), y, None), "NaN"),
-        (lambda X, y: (X, np.ones_like(y), None), "exactly two mixtures"),
-        (lambda X, y: (X, y % 3 + (np.arange(len(y)) % 3), None), "exactly two mixtures"),
+        (lambda X, y: (X, np.ones_like(y), None), "one class only"),
+        (lambda X, y: (X, y % 3 + (np.arange(len(y)) % 3), None), "two labels"),
         (lambda X, y: (X, y, np.ones(len(y) - 1)), "one entry per sample"),
         (lambda X, y: (X, y, np.where(y == 1, -1.0, 1.0)), "positive total"),
         (lambda X, y: (X, y[:-1], None), "different numbers of samples"),

@@ -1,4 +1,4 @@
-"""matplotlib figures for sklhep results: ROC curves, spectra, topics, filters, distances.
+"""matplotlib figures for sklhep results: ROC curves, unfolded spectra, topics, filters, distances.
 
 Each family of plots lives in its own private module and is re-exported here. matplotlib is
 imported by these modules, so ``import sklhep`` never imports this subpackage.
@@ -9,6 +9,7 @@ from ._jets import plot_quark_gluon
 from ._roc import plot_ratio_calibration, plot_roc, plot_sic
 from ._setnets import plot_efn_filters
 from ._topics import plot_topic_ratio, plot_topic_roc, plot_topics
+from ._unfolding import plot_unfolded, plot_unfolding_diagnostics
 
 __all__ = [
     "plot_efn_filters",
@@ -21,4 +22,6 @@ __all__ = [
     "plot_topic_ratio",
     "plot_topic_roc",
     "plot_topics",
+    "plot_unfolded",
+    "plot_unfolding_diagnostics",
 ]
