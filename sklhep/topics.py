@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -970,6 +971,19 @@ class TopicDemixer(BaseEstimator):
     [0.8, 0.3]
     """
 
+    _parameter_constraints = {
+        "method": [StrOptions(set(KAPPA_METHODS))],
+        "backend": [None, str, HasMethods(["fit"])],
+        "cv": ["cv_object"],
+        "n_bins": [StrOptions({"auto"}), Interval(numbers.Integral, 2, None, closed="left")],
+        "roc_window": [Interval(numbers.Real, 0, 1, closed="right")],
+        "n_bootstrap": [Interval(numbers.Integral, 0, None, closed="left")],
+        "min_significance": [Interval(numbers.Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         method="auto",
@@ -996,13 +1010,7 @@ class TopicDemixer(BaseEstimator):
 
     # ---------------------------------------------------------------------------------------------
     def _check_params(self):
-        if self.method not in KAPPA_METHODS:
-            raise ValueError(
-                f"Unknown method {self.method!r}; the kappa estimators are: "
-                f"{', '.join(repr(m) for m in KAPPA_METHODS)}."
-            )
-        check_int(self.n_bootstrap, "n_bootstrap", 0)
-        check_int(self.verbose, "verbose", 0)
+        self._validate_params()
         if self.backend is not None and self.cv is None:
             raise ValueError(
                 "cv=None would read kappa from the classifier's outputs on its own training events, "
@@ -1085,8 +1093,6 @@ class TopicDemixer(BaseEstimator):
 
         se = auc_standard_error(auc, max(int(atoms.n1), 1), max(int(atoms.n2), 1))
         sig = self.min_significance
-        if isinstance(sig, bool) or not isinstance(sig, numbers.Real) or not sig >= 0:
-            raise ValueError(f"min_significance must be a number >= 0; got {sig!r}.")
         if abs(auc - 0.5) < sig * se:
             raise ValueError(
                 f"The mixtures are statistically indistinguishable on this score (M1-vs-M2 AUC "
@@ -1114,7 +1120,7 @@ class TopicDemixer(BaseEstimator):
                 stacklevel=2,
             )
 
-        n_boot = check_int(self.n_bootstrap, "n_bootstrap", 0)
+        n_boot = int(self.n_bootstrap)
         if n_boot > 0:
             seeds = rng.randint(np.iinfo(np.int32).max, size=n_boot)
             jobs = (
