@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 from scipy import stats
 from sklearn.base import BaseEstimator
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch, check_random_state, check_scalar
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -395,12 +395,9 @@ def anchor_kappa(
     atoms = _as_atoms(score, y, sample_weight)
     if binning not in ("quantile", "uniform"):
         raise ValueError(f"binning must be 'quantile' or 'uniform'; got {binning!r}.")
-    if isinstance(min_count, bool) or not isinstance(min_count, numbers.Real) or min_count < 0:
-        raise ValueError(f"min_count must be a number >= 0; got {min_count!r}.")
-    if merge_z is not None and (
-        isinstance(merge_z, bool) or not isinstance(merge_z, numbers.Real) or merge_z < 0
-    ):
-        raise ValueError(f"merge_z must be None or a number >= 0; got {merge_z!r}.")
+    check_scalar(min_count, "min_count", numbers.Real, min_val=0)
+    if merge_z is not None:
+        check_scalar(merge_z, "merge_z", numbers.Real, min_val=0)
     nb = _resolve_bins(n_bins, atoms)
     out = Bunch(kappa=np.zeros(2), kappa_std=np.zeros(2), occupancy=[], n_anchor_bins=[],
                 n_bins=nb, bins=[])
@@ -507,12 +504,9 @@ def bbe_kappa(score, y, sample_weight=None, *, delta=0.1, gamma=0.01, selection_
     (True, True)
     """
     atoms = _as_atoms(score, y, sample_weight)
-    for name, v, lo, hi in (
-        ("delta", delta, 0.0, 1.0), ("selection_delta", selection_delta, 0.0, 1.0),
-        ("gamma", gamma, -1.0, np.inf),
-    ):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not lo < v < hi:
-            raise ValueError(f"{name} must be a number in ({lo:g}, {hi:g}); got {v!r}.")
+    for name, v in (("delta", delta), ("selection_delta", selection_delta)):
+        check_scalar(v, name, numbers.Real, min_val=0, max_val=1, include_boundaries="neither")
+    check_scalar(gamma, "gamma", numbers.Real, min_val=0)
     out = Bunch(kappa=np.zeros(2), kappa_std=np.zeros(2), upper_bound=np.zeros(2),
                 tail_mass=np.zeros(2), kappa_shift=np.zeros(2))
     for i, a in enumerate((atoms, atoms.swapped())):
@@ -618,8 +612,7 @@ def roc_fit_kappa(score, y, sample_weight=None, *, window=0.2, degree=1, n_point
     True
     """
     atoms = _as_atoms(score, y, sample_weight)
-    if isinstance(window, bool) or not isinstance(window, numbers.Real) or not 0 < window <= 1:
-        raise ValueError(f"window must be a number in (0, 1]; got {window!r}.")
+    check_scalar(window, "window", numbers.Real, min_val=0, max_val=1, include_boundaries="right")
     degree = check_int(degree, "degree", 0)
     n_points = check_int(n_points, "n_points", 2)
     low = _orient(atoms)

@@ -323,6 +323,39 @@ def test_bad_input_errors(make, match):
         TopicDemixer().fit(X, y, sample_weight=w)
 
 
+@pytest.mark.parametrize(
+    "estimator, kwargs, match",
+    [
+        (anchor_kappa, {"binning": "width"}, "binning"),
+        (anchor_kappa, {"min_count": -1}, "min_count"),
+        (anchor_kappa, {"merge_z": -0.5}, "merge_z"),
+        (anchor_kappa, {"n_bins": 1}, "n_bins"),
+        (bbe_kappa, {"delta": 1.5}, "delta"),
+        (bbe_kappa, {"selection_delta": 0}, "selection_delta"),
+        (roc_fit_kappa, {"window": 0}, "window"),
+        (roc_fit_kappa, {"window": 0.2, "n_points": 3, "degree": 4}, "too few"),
+        (likelihood_fit_kappa, {"degree": 0}, "degree"),
+    ],
+)
+def test_estimator_parameter_errors(estimator, kwargs, match):
+    X, y, _, _ = make_topic_mixtures(2000, toy="sep", random_state=2)
+    with pytest.raises(ValueError, match=match):
+        estimator(X[:, 0], y, **kwargs)
+
+
+def test_estimator_input_errors():
+    X, y, _, _ = make_topic_mixtures(500, toy="sep", random_state=2)
+    s = X[:, 0]
+    with pytest.raises(ValueError, match="NaN"):
+        anchor_kappa(np.where(np.arange(len(s)) == 0, np.nan, s), y)
+    with pytest.raises(ValueError, match="single value"):
+        bbe_kappa(np.zeros(len(s)), y)
+    with pytest.raises(ValueError, match="one class only"):
+        roc_fit_kappa(s, np.zeros(len(s)))
+    with pytest.raises(ValueError, match="different numbers"):
+        bbe_kappa(s[:-1], y)
+
+
 def test_bad_parameters_errors():
     X, y, _, _ = make_topic_mixtures(2000, toy="sep", random_state=2)
     with pytest.raises(ValueError, match="'method' parameter.*'anchor'.*Got 'tail'"):
@@ -443,3 +476,61 @@ def test_pipeline_and_grid_search_over_the_backend(gauss_2d):
     # work; the point is that the backend's parameters are reachable and scored
     assert grid.best_params_["backend__C"] in (1e-4, 1.0)
     assert np.isfinite(grid.best_score_)
+
+
+# --------------------------------------------------------------------------------------------------
+# coverage and jets (slow)
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("toy", TOYS)
+def test_coverage_of_the_reported_intervals(toy):
+    """68% intervals of the fractions at 10k events per mixture (20k in all), 60 replicas."""
+    f_true = np.array([0.8, 0.3])
+    covered, bare = [], []
+    for r in range(60):
+        X, y = make_topic_mixtures(10_000, toy=toy, random_state=5000 + r)[:2]
+        d = TopicDemixer(n_bootstrap=30, random_state=r).fit(X, y)
+        covered.append(np.abs(d.fractions_ - f_true) <= d.fractions_std_)
+        boot_f = np.array([fractions_from_kappa(np.clip(k, 0, 0.99)) for k in d.bootstrap_kappa_])
+        bare.append(np.abs(d.fractions_ - f_true) <= boot_f.std(axis=0, ddof=1))
+    covered, bare = np.mean(covered, axis=0), np.mean(bare, axis=0)
+    print(toy, "coverage with systematic", covered, "bootstrap alone", bare)
+    assert np.all((covered >= 0.55) & (covered <= 0.85)), covered
+    if toy == "gauss":  # the reach bias of a finite anchor: the bootstrap cannot see it
+        assert bare.min() < 0.55, bare
+
+
+def _tv_distance(p, q):
+    return 0.5 * float(np.sum(np.abs(p - q)))
+
+
+@pytest.mark.slow
+def test_jets_weak_supervision_topics_vs_multiplicity_topics():
+    """Quark/gluon mixtures of the built-in shower: fractions and topic distributions vs truth."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from sklhep.datasets import make_mixtures
+    from sklhep.preprocessing import JetObservables
+
+    f_true = np.array([0.8, 0.3])
+    jets, y, y_quark = make_mixtures(10_000, fractions=tuple(f_true), random_state=0)
+    names = ["multiplicity", "mass", "width", "ptd"]
+    F = JetObservables(observables=names).fit_transform(jets)
+    mult = TopicDemixer().fit(F[:, :1], y)
+    weak = TopicDemixer(backend=HistGradientBoostingClassifier(max_iter=100), cv=3,
+                        random_state=0).fit(F, y)
+    err_mult = np.abs(mult.fractions_ - f_true).max()
+    err_weak = np.abs(weak.fractions_ - f_true).max()
+    print("fractions: multiplicity", mult.fractions_, "+-", mult.fractions_std_,
+          "weak supervision", weak.fractions_, "+-", weak.fractions_std_)
+    assert err_weak <= err_mult + 0.03
+    assert err_weak < 0.2 and err_mult < 0.2
+    for j, name in ((0, "multiplicity"), (1, "mass")):
+        edges = np.quantile(F[:, j], np.linspace(0, 1, 16))
+        edges[-1] += 1e-9
+        truth = [np.histogram(F[y_quark == t, j], edges)[0] / np.sum(y_quark == t) for t in (1, 0)]
+        for label, d in (("multiplicity", mult), ("weak", weak)):
+            topics, _, _ = d.topic_histogram(F[:, j], y, bins=edges)
+            tv = [_tv_distance(topics[k], truth[k]) for k in range(2)]
+            print(f"{name}: {label} topics, TV distance to quark, gluon = {tv}")
+            assert max(tv) < 0.25
