@@ -62,6 +62,18 @@ def import_optional(module, *, purpose):
         ) from exc
 
 
+def _label_array(y, what, meaning):
+    """``y`` as a 1-D, non-empty array without NaN or inf, or a clear error."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{what} must be one-dimensional; got shape {y.shape}.")
+    if y.size == 0:
+        raise ValueError(f"{what} is empty; at least one sample of each of {meaning} is needed.")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{what} contains NaN or inf.")
+    return y
+
+
 def check_binary_labels(y, *, what="y", meaning="the two classes"):
     """Check that ``y`` holds exactly the two values 0 and 1 and return it as an int array.
 
@@ -73,13 +85,7 @@ def check_binary_labels(y, *, what="y", meaning="the two classes"):
     meaning : str
         What the two labels stand for, used in error messages.
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional; got shape {y.shape}.")
-    if y.size == 0:
-        raise ValueError(f"{what} is empty; at least one sample of each of {meaning} is needed.")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{what} contains NaN or inf.")
+    y = _label_array(y, what, meaning)
     values = np.unique(y)
     if not np.all(np.isin(values, [0, 1])):
         raise ValueError(
@@ -130,12 +136,7 @@ def check_two_classes(y, *, what="y", meaning="the two classes"):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
-    if y.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional; got shape {y.shape}.")
-    if y.size == 0:
-        raise ValueError(f"{what} is empty; at least one sample of each of {meaning} is needed.")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{what} contains NaN or inf.")
+    y = _label_array(y, what, meaning)
     if y.dtype.kind == "O":
         y = y.astype(str) if all(isinstance(v, str) for v in y) else y
     kind = type_of_target(y)
