@@ -55,6 +55,7 @@ class DemoConfig:
     output: str = "sklhep-demo"
     seed: int = 0
     fractions: tuple | None = None
+    n_emd: int | None = None
     n_jobs: int = 2
     verbose: bool = True
 
@@ -71,6 +72,8 @@ class DemoConfig:
             n_jets = {("shower", True): 4000, ("shower", False): 20000,
                       ("pythia", True): 1000, ("pythia", False): 6000}[self.generator, self.quick]
         check_int(n_jets, "n_jets", 500)
+        n_emd = (150 if self.quick else 400) if self.n_emd is None else self.n_emd
+        check_int(n_emd, "n_emd", 20)
         check_int(self.seed, "seed", 0)
         check_int(self.n_jobs, "n_jobs", 1)
         fractions = self.fractions
@@ -87,14 +90,15 @@ class DemoConfig:
                                  f"got fractions {fractions}.")
         return DemoConfig(quick=self.quick, n_jets=int(n_jets), generator=self.generator,
                           backend=self.backend, output=self.output, seed=int(self.seed),
-                          fractions=fractions, n_jobs=int(self.n_jobs), verbose=self.verbose)
+                          fractions=fractions, n_emd=int(n_emd), n_jobs=int(self.n_jobs),
+                          verbose=self.verbose)
 
 
 def _say(cfg, text):
-    if cfg.verbose:
-        from tqdm.auto import tqdm
+    """Print a line of results (above the progress bar when there is one)."""
+    from tqdm.auto import tqdm
 
-        tqdm.write(text)
+    tqdm.write(text)
 
 
 def _optional(module, name):
@@ -325,8 +329,8 @@ def step_topics(ctx, cfg):
 
 # --------------------------------------------------------------------------- step 5: EMD
 def _emd_subsets(ctx, cfg):
-    """Up to ``n`` jets of each mixture for the pairwise EMDs."""
-    n = 150 if cfg.quick else 400
+    """Up to ``cfg.n_emd`` jets of each mixture for the pairwise EMDs."""
+    n = cfg.n_emd
     rng = np.random.default_rng(cfg.seed + 3)
     out = {}
     for m in (1, 0):
@@ -353,9 +357,10 @@ def step_emd(ctx, cfg):
             sel = flav == f
             pairs.setdefault(f, []).append(_condensed(D[np.ix_(sel, sel)]))
     d_q, d_g = np.concatenate(pairs[1]), np.concatenate(pairs[0])
-    lo = np.quantile(d_q[d_q > 0], 0.005)
-    hi = np.quantile(d_g, 0.95)
-    edges = np.geomspace(lo, hi, 12)
+    # Q from where gluon pairs (the sparser at small distances) begin to where quark pairs saturate
+    lo = np.quantile(d_g[d_g > 0], 0.005)
+    hi = np.quantile(d_q, 0.95)
+    edges = np.geomspace(lo, hi, 11)
     Q, dim_q, err_q = correlation_dimension(d_q, bins=edges)
     _, dim_g, err_g = correlation_dimension(d_g, bins=edges)
     ok = np.isfinite(dim_q) & np.isfinite(dim_g) & (dim_q > 0)
@@ -385,6 +390,7 @@ def step_emd(ctx, cfg):
 
 def _figure_emd(Q, dim_q, err_q, dim_g, err_g, ratio, low):
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from .plotting import plot_correlation_dimension
 
@@ -397,6 +403,8 @@ def _figure_emd(Q, dim_q, err_q, dim_g, err_g, ratio, low):
     bottom.plot(Q[low], ratio[low], "o", mfc="none", mec="C1", ms=7, label="low-Q bins")
     bottom.axhline(CASIMIR_RATIO, ls="--", color="C2", label="C_A / C_F = 9/4")
     bottom.set_xscale("log")
+    bottom.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    bottom.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     bottom.set_ylim(0.5, 4)
     bottom.set_xlabel("Energy Mover's Distance Q [GeV]")
     bottom.set_ylabel("ratio")

@@ -48,6 +48,8 @@ def _parser():
     demo.add_argument("--output", default="sklhep-demo",
                       help="folder for report.html and its figures (default: ./sklhep-demo)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--n-emd", type=int, default=None,
+                      help="jets per mixture in the pairwise EMDs (default: 400, 150 with --quick)")
     demo.add_argument("--n-jobs", type=int, default=2,
                       help="parallel jobs for the EMDs and Pythia (default: 2)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -62,7 +64,7 @@ def _demo(args):
     cfg = DemoConfig(quick=args.quick, n_jets=args.n_jets, generator=args.generator,
                      backend=args.backend, output=args.output, seed=args.seed,
                      fractions=None if args.fractions is None else tuple(args.fractions),
-                     n_jobs=args.n_jobs, verbose=not args.no_progress)
+                     n_emd=args.n_emd, n_jobs=args.n_jobs, verbose=not args.no_progress)
     try:
         path, _ = run_demo(cfg)
     except DemoError as exc:
