@@ -72,12 +72,12 @@ def make_figure(n_jets=30_000, max_epochs=25, pfn=False, seed=0):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 000 jets, 3 epochs")
+    parser.add_argument("--quick", action="store_true", help="1 000 jets, 2 epochs")
     parser.add_argument("--pfn", action="store_true", help="train a PFN too")
     parser.add_argument("--out", default="efn_quark_gluon.png")
     args = parser.parse_args(argv)
-    fig, aucs = make_figure(n_jets=2_000 if args.quick else 30_000,
-                            max_epochs=3 if args.quick else 25, pfn=args.pfn)
+    fig, aucs = make_figure(n_jets=1_000 if args.quick else 30_000,
+                            max_epochs=2 if args.quick else 25, pfn=args.pfn)
     fig.savefig(args.out, dpi=110)
     print(", ".join(f"{k}: AUC {v:.4f}" for k, v in aucs.items()) + f"; wrote {args.out}")
 
