@@ -462,6 +462,8 @@ def step_topics(ctx, cfg):
     k_qg = auto_kappa(ws.oof_decision_function_, y_true).kappa
     e12 = (f1 * k_qg[0] + 1 - f1) / (f2 * k_qg[0] + 1 - f2)
     e21 = (f2 + (1 - f2) * k_qg[1]) / (f1 + (1 - f1) * k_qg[1])
+    fe1 = (1 - e12) / (1 - e12 * e21)
+    fe2 = e21 * fe1
     q = []
     for i, (name, expected) in enumerate((("kappa12", e12), ("kappa21", e21))):
         q.append(Quantity(f"topics.{name}", f"{name[:5]} {name[5]}{name[6]}, weak supervision",
@@ -514,28 +516,31 @@ def step_topics(ctx, cfg):
         f"with the hidden flavours on the same out-of-fold scores, the shower's quark and gluon "
         f"distributions overlap: kappa(quark|gluon) = {k_qg[0]:.2f} and kappa(gluon|quark) = "
         f"{k_qg[1]:.2f}, so the operational topics are expected at kappa12 = {e12:.2f} and "
-        f"kappa21 = {e21:.2f} rather than at the values of irreducible quarks and gluons; the "
-        f"fractions then differ from the quark fractions by the same amount. This is the "
-        f"physics of the definition, not a failure of the fit.",
+        f"kappa21 = {e21:.2f} rather than at the values of irreducible quarks and gluons, with "
+        f"topic fractions {fe1:.2f} and {fe2:.2f} instead of the quark fractions {f1:.2f} and "
+        f"{f2:.2f}. This is the physics of the definition, not a failure of the fit.",
         "The topic distributions of multiplicity and mass (from signed per-event weights on the "
         "two mixtures) are compared with the true quark and gluon distributions by the "
         "triangular discriminator; the mixtures themselves are the baseline.",
     ]
     return StepResult("topics", "4. Jet topics: operational quark and gluon jets", text, q,
-                      {"topics_fractions": _figure_fractions(fits, (f1, f2)),
+                      {"topics_fractions": _figure_fractions(fits, (f1, f2), (fe1, fe2)),
                        "topics_distributions": _figure_topics(hists)})
 
 
-def _figure_fractions(fits, truth):
+def _figure_fractions(fits, truth, expected):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.2, 3.2))
     for i, (label, fit) in enumerate(fits.items()):
         ax.errorbar(fit.fractions_, [i, i], xerr=fit.fractions_std_, fmt="o", color=f"C{i}",
                     capsize=3, label=label)
-    for f, name in zip(truth, ("f1", "f2")):
+    for f, e, name in zip(truth, expected, ("f1", "f2")):
         ax.axvline(f, color="k", ls="--", lw=1)
+        ax.axvline(e, color="0.5", ls=":", lw=1.5)
         ax.text(f, len(fits) - 0.4, f"true {name}", ha="center", fontsize="small")
+    ax.plot([], [], color="0.5", ls=":", label="expected from the true q/g overlap")
+    ax.legend(frameon=False, fontsize="x-small", loc="lower center")
     ax.set_yticks(range(len(fits)), list(fits))
     ax.set_ylim(-0.6, len(fits) - 0.1)
     ax.set_xlim(0, 1)
