@@ -35,7 +35,7 @@ def workloads(n_jets, n_emd, seed=0):
     emd_jets, _ = make_jets(n_emd, flavor="both", random_state=seed + 1)
 
     def folds(n_jobs):
-        model = CWoLaClassifier(backend="bdt", n_folds=4, n_jobs=n_jobs, random_state=seed)
+        model = CWoLaClassifier(backend="bdt", cv=4, n_jobs=n_jobs, random_state=seed)
         return model.fit(X, y_mix).oof_decision_function_
 
     def emd(n_jobs):

@@ -350,7 +350,7 @@ def step_cwola(ctx, cfg):
     O_test, y_test = ctx["obs_test"], ctx["y_test"]
     f1, f2 = ctx["fractions"]
     backend = get_backend(cfg.backend)
-    cwola = CWoLaClassifier(backend=backend, n_folds=3, random_state=cfg.seed,
+    cwola = CWoLaClassifier(backend=backend, cv=3, random_state=cfg.seed,
                             verbose=int(cfg.verbose)).fit(O, y_mix)
     supervised = LikelihoodRatioEstimator(backend=backend, random_state=cfg.seed).fit(O, y_true)
     scores = {
@@ -372,7 +372,7 @@ def step_cwola(ctx, cfg):
     text = [
         f"Classification without labels (Metodiev, Nachman & Thaler 2017): a classifier trained "
         f"to tell mixture 1 from mixture 2 is the optimal quark/gluon classifier. "
-        f"`CWoLaClassifier(backend='{cfg.backend}', n_folds=3)` on the observables, with "
+        f"`CWoLaClassifier(backend='{cfg.backend}', cv=3)` on the observables, with "
         f"3-fold cross-fitting, reaches AUC {auc_cwola:.3f} on {n_q} pure quark and {n_g} pure "
         f"gluon test jets, against {auc_sup:.3f} for the same backend trained on the hidden "
         f"truth (multiplicity alone: {auc['multiplicity alone']:.3f}).",
