@@ -294,6 +294,8 @@ def step_unfolding(ctx, cfg):
     q.append(Quantity("unfolding.distance_omnifold", "distance to the truth x 1e3, OmniFold "
                       "(sum over observables and mixtures)", total["OmniFold"], None, total["IBU"],
                       "IBU"))
+    q.append(Quantity("unfolding.distance_detector", "distance to the truth x 1e3, detector "
+                      "level (sum over observables and mixtures)", total["detector level"]))
     closer = sum(d["OmniFold"] < d["detector level"] for d in distances.values())
     ctx.update(unfolded=results, sim_gen=gen)
     text = [
