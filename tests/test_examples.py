@@ -16,7 +16,7 @@ NEEDS = {
     "likelihood_ratio.py": ["xgboost"],
     "plot_correlation_dimension.py": ["energyflow"],
     "omnifold_unfolding.py": ["xgboost"],
-    "jet_topics.py": ["xgboost"],
+    "jet_topics.py": ["xgboost", "sklhep.topics"],
 }
 # examples that take more than a few seconds even in quick mode, with the reason
 SLOW = {
