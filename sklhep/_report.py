@@ -124,7 +124,7 @@ def _rows(steps):
         for q in step.quantities:
             diff = "-" if q.truth is None else format_number(q.value - q.truth, 2)
             truth = "-" if q.truth is None else f"{format_number(q.truth, 4)} ({q.truth_label})"
-            yield step.title, q.label, _value_text(q), truth, diff
+            yield step.key, q.label, _value_text(q), truth, diff
 
 
 def _markdown(title, intro, steps, meta, figure_paths):

@@ -65,7 +65,7 @@ def test_report_has_every_number_next_to_its_truth(tmp_path):
     html = path.read_text(encoding="utf-8")
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "0.51 ± 0.02" in html and "0.5 (exact)" in html and "<em>text</em>" in html
-    assert "| A step | x | 0.51 ± 0.02 | 0.5 (exact) | 0.01 |" in md
+    assert "| a | x | 0.51 ± 0.02 | 0.5 (exact) | 0.01 |" in md
     assert "## B step (not available)" in md
     assert (tmp_path / "figures" / "a_fig.png").stat().st_size > 1000
     summary = json.loads((tmp_path / "summary.json").read_text())
