@@ -61,11 +61,11 @@ def _numbers_match_the_truth(q):
             assert abs(item["value"] - item["truth"]) < max(4 * item["error"], 2.0), item
     if "topics.kappa12" in q:
         # the fractions of the topics: ordered, near the hidden (0.8, 0.3) within the shower's
-        # quark/gluon overlap (topic fractions 0.6-0.75 and 0.3-0.35 over seeds); a demixer that
+        # quark/gluon overlap (f1 0.57-0.73, f2 0.25-0.34 over seeds at 1500 jets); a demixer that
         # read kappa from in-sample scores would give kappa -> 0, fractions (1, 0)
         for method in ("multiplicity", "weak_supervision"):
             f1, f2 = (q[f"topics.{method}.f{i}"]["value"] for i in (1, 2))
-            assert 0.5 < f1 < 0.95 and 0.15 < f2 < 0.5 and f1 - f2 > 0.15, (method, f1, f2)
+            assert 0.45 < f1 < 0.95 and 0.15 < f2 < 0.5 and f1 - f2 > 0.15, (method, f1, f2)
         for name in ("kappa12", "kappa21"):
             item = q[f"topics.{name}"]
             assert 0.05 < item["value"] < 0.9, item
