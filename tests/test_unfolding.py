@@ -663,3 +663,17 @@ def test_omnifold_misses_fakes_background_100k(backend):
         d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco, pass_gen=d.sim_pass_truth,
         data_weight=wd)
     _check_background(of, d, range(1, 9), 0.015)
+
+
+def test_step_auc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    from sklhep.unfolding import _auc
+
+    rng = np.random.default_rng(0)
+    g = np.round(rng.normal(size=500), 1)  # ties
+    y = rng.integers(0, 2, 500)
+    w = rng.uniform(0.1, 2, 500)
+    assert abs(_auc(g, y, w) - roc_auc_score(y, g, sample_weight=w)) < 1e-12
+    g[:3] = [np.inf, -np.inf, np.inf]
+    assert 0 <= _auc(g, y, w) <= 1
