@@ -542,29 +542,6 @@ def test_omnifold_four_dimensions_bdt():
     assert np.all(np.abs(corr - corr_k)[np.triu_indices(4, 1)] < 0.02)
 
 
-@pytest.mark.slow
-def test_omnifold_bootstrap_coverage():
-    """Over 100 toys the bootstrap 68% band (data and simulation resampled) covers the truth in
-    63-73% of the bins."""
-    from scipy.stats import norm
-
-    edges = np.linspace(-2.4, 2.4, 13)
-    backend = sklhep.get_backend("histogram").set_params(bins=30, binning="uniform")
-    rng = np.random.default_rng(11)
-    covered = []
-    for toy in range(100):
-        n_nat = rng.poisson(3000)
-        d = make_gaussian_unfolding((10000, n_nat), random_state=1000 + toy)
-        of = OmniFoldUnfolder(backend, n_iterations=3, n_bootstrap=25, bootstrap_simulation=True,
-                              random_state=toy).fit(d.sim_reco, d.sim_truth, d.nature_reco)
-        counts, variances, _ = of.histogram(d.sim_truth[:, 0], edges)
-        expected = 3000 * np.diff(norm.cdf(edges, 0.2, 0.8))
-        covered.append(np.abs(counts - expected) < np.sqrt(variances))
-    fraction = float(np.mean(covered))
-    print("coverage", fraction)
-    assert 0.63 <= fraction <= 0.73
-
-
 def _triangular(p, q):
     p, q = p / p.sum(), q / q.sum()
     s = p + q
