@@ -542,53 +542,6 @@ def test_omnifold_four_dimensions_bdt():
     assert np.all(np.abs(corr - corr_k)[np.triu_indices(4, 1)] < 0.02)
 
 
-def _triangular(p, q):
-    p, q = p / p.sum(), q / q.sum()
-    s = p + q
-    keep = s > 0
-    return 0.5 * float(np.sum((p[keep] - q[keep]) ** 2 / s[keep])) * 1000
-
-
-@pytest.mark.slow
-def test_omnifold_jets_between_shower_settings():
-    """Jet mass, multiplicity, width and tau21 unfolded together, from detector-level jets of the
-    built-in shower at alpha_s(mZ) = 0.118 to the particle level of alpha_s(mZ) = 0.135: every
-    observable closer (triangular discriminator) to the truth than the detector level and than
-    IBU of that observable alone."""
-    pytest.importorskip("xgboost")
-    from sklhep.datasets import DetectorSmearing, make_jets
-    from sklhep.preprocessing import JetObservables
-
-    names = ["mass", "multiplicity", "width", "tau21"]
-    obs = JetObservables(observables=names)
-    levels = {}
-    for key, alphas, seed in (("sim", 0.118, 1), ("nat", 0.135, 2)):
-        X, _ = make_jets(15000, "both", alphas_mz=alphas, random_state=seed)
-        det = DetectorSmearing(n_extra=2.0, random_state=seed + 10).fit(X)
-        Xd, passed = det.smear(X)
-        levels[key] = (obs.fit_transform(X), obs.transform(Xd), passed)
-    gen_s, reco_s, pass_s = levels["sim"]
-    gen_n, reco_n, pass_n = levels["nat"]
-    of = OmniFoldUnfolder("bdt", n_iterations=4, random_state=0).fit(
-        reco_s, gen_s, reco_n[pass_n], pass_reco=pass_s)
-    report = {}
-    for j, name in enumerate(names):
-        edges = np.unique(np.quantile(gen_n[:, j], np.linspace(0, 1, 16)))
-        edges[0], edges[-1] = edges[0] - 1e-9, edges[-1] + 1e-9
-        truth = np.histogram(gen_n[:, j], edges)[0].astype(float)
-        unfolded = of.histogram(np.clip(gen_s[:, j], edges[0], edges[-1]), edges)[0]
-        detector = np.histogram(np.clip(reco_n[pass_n, j], edges[0], edges[-1]), edges)[0]
-        ibu = IterativeBayesUnfolder(edges, edges, 4).fit(
-            np.clip(reco_s[:, [j]], edges[0], edges[-1]), np.clip(gen_s[:, [j]], edges[0],
-                                                                   edges[-1]),
-            np.clip(reco_n[pass_n][:, [j]], edges[0], edges[-1]), pass_reco=pass_s)
-        report[name] = (_triangular(unfolded, truth), _triangular(detector, truth),
-                        _triangular(ibu.unfolded_, truth))
-    print(report)
-    for name, (d_of, d_det, d_ibu) in report.items():
-        assert d_of < d_det and d_of < d_ibu, (name, report[name])
-
-
 def _background_toy(n, seed):
     """Nature with 10% misses and 10% fakes, plus a 10% background in the data that a simulated
     background sample (twice as large, weight -1/2) subtracts."""
