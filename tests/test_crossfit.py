@@ -263,3 +263,22 @@ def test_signed_weights_need_a_backend_that_declares_them_and_positive_class_tot
 def test_fit_one_is_picklable_for_process_workers():
     fit = functools.partial(crossfit._fit_fold, 0, _fit_logistic, crossfit._decision_function)
     assert pickle.loads(pickle.dumps(fit)).func is crossfit._fit_fold
+
+
+def test_folds_run_as_tasks_on_a_dask_cluster_with_identical_results():
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    X, y, _ = make_gaussian_pair(400, random_state=0)
+    local = LikelihoodRatioEstimator(ExtraTreeClassifier(max_depth=4), cv=4, random_state=3)
+    local.fit(X, y)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+            remote = LikelihoodRatioEstimator(
+                ExtraTreeClassifier(max_depth=4), cv=4, random_state=3, n_jobs=-1
+            ).fit(X, y)
+        assert len(stream.data) >= 4  # the folds really ran as tasks on the cluster
+    np.testing.assert_array_equal(remote.oof_decision_function_, local.oof_decision_function_)
+    np.testing.assert_array_equal(remote.decision_function(X), local.decision_function(X))
