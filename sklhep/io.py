@@ -620,7 +620,7 @@ def iter_jets(path, *, step_size=100_000, tree=None, fields=_DEFAULT_FIELDS, max
 # ----------------------------------------------------------------------------------------------
 # writing files
 # ----------------------------------------------------------------------------------------------
-def write_jets(path, X, *, fields=_DEFAULT_FIELDS, tree="jets", overwrite=True):
+def write_jets(path, X, *, fields=_DEFAULT_FIELDS, tree="jets", overwrite=True, append=False):
     """Write padded jets to a ROOT, HDF5, Parquet or ``.npz`` file (format from the suffix).
 
     ROOT gets a TTree with one entry per jet, a counter branch ``n`` and one ``var * float64``
@@ -641,6 +641,9 @@ def write_jets(path, X, *, fields=_DEFAULT_FIELDS, tree="jets", overwrite=True):
         The TTree (ROOT), dataset (HDF5) or array (``.npz``) name.
     overwrite : bool, default=True
         Replace an existing file; with False an existing file raises FileExistsError.
+    append : bool, default=False
+        ROOT and HDF5 only: add the tree (dataset) ``tree`` to an existing file, e.g. several
+        samples in one file; a tree of that name already there raises ValueError.
 
     Examples
     --------
@@ -662,12 +665,26 @@ def write_jets(path, X, *, fields=_DEFAULT_FIELDS, tree="jets", overwrite=True):
         )
     if not isinstance(tree, str) or not tree:
         raise ValueError(f"tree must be a non-empty string; got {tree!r}.")
-    if os.path.exists(path) and not overwrite:
+    append = bool(append) and os.path.exists(path)
+    if append and fmt not in ("root", "hdf5"):
+        raise ValueError(
+            f"append=True adds a tree to a ROOT or HDF5 file; a {fmt} file holds one table. "
+            "Write each sample to its own file."
+        )
+    if os.path.exists(path) and not overwrite and not append:
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
     if fmt == "root":
         uproot = import_optional("uproot", purpose="writing ROOT files")
         jets = to_awkward(X, fields)
-        with uproot.recreate(path) as f:
+        if append:
+            with uproot.open(path) as f:
+                present = sorted({k.split(";")[0] for k in f.keys()})
+            if tree in present:
+                raise ValueError(
+                    f"{str(path)!r} already holds {tree!r} (it holds {present}); choose another "
+                    "tree name or append=False to replace the file."
+                )
+        with (uproot.update(path) if append else uproot.recreate(path)) as f:
             t = f.mktree(tree, {name: "var * float64" for name in fields},
                          counter_name=lambda _: "n")
             if len(X):
@@ -679,7 +696,12 @@ def write_jets(path, X, *, fields=_DEFAULT_FIELDS, tree="jets", overwrite=True):
         ak.to_parquet(ak.zip({name: jets[name] for name in fields}, depth_limit=1), path)
     elif fmt == "hdf5":
         h5py = import_optional("h5py", purpose="writing HDF5 files")
-        with h5py.File(path, "w") as h:
+        with h5py.File(path, "a" if append else "w") as h:
+            if tree in h:
+                raise ValueError(
+                    f"{str(path)!r} already holds {tree!r} (it holds {sorted(h)}); choose another "
+                    "dataset name or append=False to replace the file."
+                )
             dset = h.create_dataset(tree, data=X, chunks=(max(1, min(len(X), 10_000)),
                                                           *X.shape[1:]) if len(X) else None)
             dset.attrs["fields"] = list(fields)

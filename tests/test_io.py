@@ -162,6 +162,22 @@ def test_energyflow_npz_layout(tmp_path):
     np.testing.assert_array_equal(read_jets(path, fields=("pt", "pid")), X[:, :, [0, 3]])
 
 
+@pytest.mark.parametrize("suffix", [".root", ".h5"])
+def test_append_puts_several_samples_in_one_file(tmp_path, suffix):
+    needs(suffix)
+    A, B = padded_jets(11, n=6), padded_jets(12, n=9)
+    path = tmp_path / f"samples{suffix}"
+    write_jets(path, A, fields=FIELDS4, tree="sig")
+    write_jets(path, B, fields=FIELDS4, tree="bkg", append=True)
+    np.testing.assert_array_equal(read_jets(path, tree="sig", fields=FIELDS4, max_particles=12), A)
+    np.testing.assert_array_equal(read_jets(path, tree="bkg", fields=FIELDS4, max_particles=12), B)
+    with pytest.raises(ValueError, match="already holds 'sig'"):
+        write_jets(path, B, fields=FIELDS4, tree="sig", append=True)
+    with pytest.raises(ValueError, match="append=True adds a tree to a ROOT or HDF5 file"):
+        write_jets(tmp_path / "x.npz", A, fields=FIELDS4)  # creates it
+        write_jets(tmp_path / "x.npz", A, fields=FIELDS4, append=True)
+
+
 def test_root_file_read_by_uproot_has_the_documented_layout(tmp_path):
     uproot = pytest.importorskip("uproot")
     X = padded_jets(6)
