@@ -98,8 +98,9 @@ def main():
         path = Path(tmp) / "jets.root"
         t = time.perf_counter()
         n_particles = write_file(path, args.n_jets, args.seed)
+        size = os.path.getsize(path) / 2**20
         print(f"wrote {args.n_jets} jets, {n_particles} particles, "
-              f"{os.path.getsize(path) / 2**20:.0f} MiB ROOT file in {time.perf_counter() - t:.1f} s"
+              f"{size:.0f} MiB ROOT file in {time.perf_counter() - t:.1f} s"
               f"; padded float64 (n, 64, 3) would be {args.n_jets * 64 * 3 * 8 / 2**20:.0f} MiB",
               flush=True)
         baseline = measure_baseline()

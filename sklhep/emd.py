@@ -820,8 +820,8 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
             R=self.R, beta=self.beta, norm=self.norm, periodic_phi=self.periodic_phi,
             empty_events=self.empty_events, method=self.method,
             solver=self.solver_ or self.solver, solver_threads=self.solver_threads,
-            epsilon=self.epsilon, max_iter=self.max_iter, device=self.device, chunk_size=self.chunk_size,
-            n_jobs=self.n_jobs, verbose=self.verbose,
+            epsilon=self.epsilon, max_iter=self.max_iter, device=self.device,
+            chunk_size=self.chunk_size, n_jobs=self.n_jobs, verbose=self.verbose,
         )
 
     def fit(self, X, y=None):

@@ -357,7 +357,7 @@ def test_read_hepmc_and_cluster_jets_equal_fastjet_on_toy_events(tmp_path):
     assert set(idx.tolist()) <= {0, 1, 2, 3}
     assert np.all(np.diff(idx) >= 0)
     # n_jets keeps the leading ones of each event; max_events reads fewer
-    X1, idx1 = cluster_jets(particles, R=0.4, pt_min=5.0, n_jets=1)
+    _, idx1 = cluster_jets(particles, R=0.4, pt_min=5.0, n_jets=1)
     assert idx1.tolist() == sorted(set(idx.tolist()))
     assert len(read_hepmc(path, max_events=2)) == 2
 
