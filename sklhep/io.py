@@ -80,6 +80,16 @@ def _check_fields(fields):
     return fields
 
 
+def _check_column_names(fields, X):
+    fields = _check_fields(fields)
+    if len(fields) != X.shape[2]:
+        raise ValueError(
+            f"fields must name each of the {X.shape[2]} columns of X; got {len(fields)} names "
+            f"{list(fields)}."
+        )
+    return fields
+
+
 def _check_range(entry_start, entry_stop):
     start = check_int(entry_start, "entry_start", 0, allow_none=True)
     stop = check_int(entry_stop, "entry_stop", 0, allow_none=True)
@@ -303,12 +313,7 @@ def to_awkward(X, fields=_DEFAULT_FIELDS):
     """
     ak = _awkward("to_awkward")
     X = _check_padded(X, "X")
-    fields = _check_fields(fields)
-    if len(fields) != X.shape[2]:
-        raise ValueError(
-            f"fields must name each of the {X.shape[2]} columns of X; got {len(fields)} names "
-            f"{list(fields)}."
-        )
+    fields = _check_column_names(fields, X)
     mask = X[:, :, 0] != 0
     counts = mask.sum(1)
     flat = X[mask]
@@ -657,12 +662,7 @@ def write_jets(path, X, *, fields=_DEFAULT_FIELDS, tree="jets", overwrite=True, 
     """
     fmt = _format_of(path)
     X = _check_padded(X, "X")
-    fields = _check_fields(fields)
-    if len(fields) != X.shape[2]:
-        raise ValueError(
-            f"fields must name each of the {X.shape[2]} columns of X; got {len(fields)} names "
-            f"{list(fields)}."
-        )
+    fields = _check_column_names(fields, X)
     if not isinstance(tree, str) or not tree:
         raise ValueError(f"tree must be a non-empty string; got {tree!r}.")
     append = bool(append) and os.path.exists(path)
