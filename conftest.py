@@ -18,13 +18,22 @@ collect_ignore = [
 ]
 
 # Doctests inside modules that import fine without the package but whose example needs it.
-_DOCTEST_NEEDS = {"sklhep.emd.sinkhorn_emd": "torch"}
+_DOCTEST_NEEDS = {
+    "sklhep.emd.sinkhorn_emd": ("torch",),
+    "sklhep.io.from_awkward": ("awkward",),
+    "sklhep.io.to_awkward": ("awkward",),
+    "sklhep.io.read_jets": ("awkward", "uproot"),
+    "sklhep.io.iter_jets": ("h5py",),
+    "sklhep.io.write_jets": ("awkward", "pyarrow"),
+    "sklhep.io.cluster_jets": ("fastjet",),
+}
 
 
 def pytest_collection_modifyitems(config, items):
     import pytest
 
     for item in items:
-        module = _DOCTEST_NEEDS.get(item.name)
-        if module is not None and importlib.util.find_spec(module) is None:
-            item.add_marker(pytest.mark.skip(reason=f"the example needs {module}"))
+        needs = _DOCTEST_NEEDS.get(item.name, ())
+        missing = [m for m in needs if importlib.util.find_spec(m) is None]
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=f"the example needs {', '.join(missing)}"))
