@@ -22,6 +22,7 @@ _LAZY = {
     "PFNClassifier": "sklhep.backends.set_nets",
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
+    "TopicDemixer": "sklhep.topics",
     "EMDTransformer": "sklhep.emd",
     "OmniFoldUnfolder": "sklhep.unfolding",
     "IterativeBayesUnfolder": "sklhep.unfolding",
@@ -30,7 +31,9 @@ _LAZY = {
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "unfolding")
+_SUBMODULES = (
+    "backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "topics", "unfolding",
+)
 
 __all__ = [
     "BackendCapabilities",

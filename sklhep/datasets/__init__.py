@@ -9,6 +9,7 @@ from .toys import make_exponential_mixtures
 from .toys import make_gaussian_mixtures
 from .toys import make_gaussian_pair
 from .toys import make_gaussian_unfolding
+from .toys import make_topic_mixtures
 
 __all__ = [
     "DetectorSmearing",
@@ -21,4 +22,5 @@ __all__ = [
     "make_gaussian_unfolding",
     "make_jets",
     "make_mixtures",
+    "make_topic_mixtures",
 ]
