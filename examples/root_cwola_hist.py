@@ -10,9 +10,10 @@ output per sample, the unfolded multiplicity) as ``hist.Hist`` objects with weig
 
 Run::
 
-    python examples/root_cwola_hist.py [figure.png]
+    python examples/root_cwola_hist.py [--quick] [--out figure.png]
 """
 
+import argparse
 import os
 import pickle
 import sys
@@ -110,8 +111,15 @@ def make_figure(n_jets=20_000, seed=0, workdir=None):
     return fig, hists
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 000 jets per mixture")
+    parser.add_argument("--out", default="root_cwola_hist.png")
+    args = parser.parse_args(argv)
+    fig, hists = make_figure(n_jets=2_000 if args.quick else 20_000)
+    fig.savefig(args.out, dpi=120)
+    print(f"wrote {args.out}; histograms: {', '.join(hists)}")
+
+
 if __name__ == "__main__":
-    fig, hists = make_figure()
-    out = sys.argv[1] if len(sys.argv) > 1 else "root_cwola_hist.png"
-    fig.savefig(out, dpi=120)
-    print(f"wrote {out}; histograms: {', '.join(hists)}")
+    main()
