@@ -99,8 +99,8 @@ def bench_bdt(n_events, threads, repeat):
     results = []
     for name, est in (("sklhep bdt (xgboost hist)", bdt), ("sklearn HistGradientBoosting", hgb)):
         with threadpool_limits(threads):
-            fit_t, _ = best_time(lambda: est.fit(X, y), repeat)
-            pred_t, proba = best_time(lambda: est.predict_proba(Xt)[:, 1], repeat)
+            fit_t, _ = best_time(lambda est=est: est.fit(X, y), repeat)
+            pred_t, proba = best_time(lambda est=est: est.predict_proba(Xt)[:, 1], repeat)
         g = logit(proba)
         res = (fit_t, pred_t, roc_auc_score(yt, proba), np.sqrt(np.mean((g - truth_t) ** 2)))
         row(name, *res)
@@ -127,8 +127,8 @@ def bench_histogram(n_events, dim, bins, repeat):
     for interpolation in ("none", "linear"):
         hist = sklhep.get_backend("histogram", bins=bins, binning="quantile", smoothing=1.0,
                                   interpolation=interpolation)
-        fit_t, _ = best_time(lambda: hist.fit(X, y), repeat)
-        pred_t, g = best_time(lambda: hist.decision_function(Xt), repeat)
+        fit_t, _ = best_time(lambda hist=hist: hist.fit(X, y), repeat)
+        pred_t, g = best_time(lambda hist=hist: hist.decision_function(Xt), repeat)
         results[interpolation] = (fit_t, pred_t, roc_auc_score(yt, g),
                                   np.sqrt(np.mean((g - truth_t) ** 2)))
     row("sklhep histogram, interpolated", *results["linear"])

@@ -139,7 +139,7 @@ def main():
     for threads in args.threads:
         for _ in range(args.repeat):
             for name, fn in methods.items():
-                out, dt = timed(lambda: fn(threads))
+                out, dt = timed(lambda fn=fn, threads=threads: fn(threads))
                 key = (name, threads)
                 best[key] = min(best.get(key, np.inf), dt)
                 if reference is None:
@@ -200,7 +200,7 @@ def main():
     exact = reference[:ns, :ns][sub_iu]
     for eps in (0.05, 0.01, 0.002):
         S, t_s = timed(
-            lambda: EMDTransformer(R=R, beta=beta, method="sinkhorn", epsilon=eps,
+            lambda eps=eps: EMDTransformer(R=R, beta=beta, method="sinkhorn", epsilon=eps,
                                    device="cpu").fit_transform(sub)
         )
         r = S[sub_iu] / exact - 1

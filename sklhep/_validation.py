@@ -93,7 +93,7 @@ def check_binary_labels(y, *, what="y", meaning="the two classes"):
 
 
 def check_int(value, name, low, *, allow_none=False):
-    """Check that a parameter is an integer (numpy integers included, bools not) of at least ``low``.
+    """Check that a parameter is an integer (numpy integers included, bools not) >= ``low``.
 
     Returns
     -------

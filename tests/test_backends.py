@@ -144,7 +144,9 @@ def test_bdt_mlc_objective_gradient_is_exact():
     g = rng.normal(0.0, 2.0, 50)
     grad, hess = _mlc_objective(g, xgb.DMatrix(np.zeros((50, 1)), label=y, weight=w))
     eps = 1e-6
-    numeric = w * (loss_per_event("mlc", y, g + eps) - loss_per_event("mlc", y, g - eps)) / (2 * eps)
+    numeric = (
+        w * (loss_per_event("mlc", y, g + eps) - loss_per_event("mlc", y, g - eps)) / (2 * eps)
+    )
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
     # The stabilised Hessian is positive for both classes and equals the exact one
     # (w exp(g) for class 0, 0 for class 1) summed over a balanced pair at the minimum, g = 0.

@@ -109,7 +109,7 @@ def test_observables_ecf_against_brute_force():
         got = JetObservables(["e2", "c2", "d2"], beta=beta).fit_transform(jets)
         for j, row in zip(jets, got):
             z = j[:, 0] / j[:, 0].sum()
-            d = lambda i, k: np.hypot(j[i, 1] - j[k, 1], j[i, 2] - j[k, 2]) ** beta  # noqa: E731
+            d = lambda i, k, j=j, beta=beta: np.hypot(j[i, 1] - j[k, 1], j[i, 2] - j[k, 2]) ** beta  # noqa: E731
             e2 = sum(z[i] * z[k] * d(i, k) for i, k in itertools.combinations(range(len(j)), 2))
             e3 = sum(z[i] * z[k] * z[m] * d(i, k) * d(i, m) * d(k, m)
                      for i, k, m in itertools.combinations(range(len(j)), 3))

@@ -162,7 +162,8 @@ def test_early_stopping_restores_best_epoch():
     kept = MLPClassifier(hidden_sizes=(4,), max_epochs=5, patience=None, random_state=0).fit(X, y)
     assert kept.n_epochs_ == kept.best_epoch_ == 5 and len(kept.validation_loss_curve_) == 5
     # too few samples for a validation split: trained without early stopping
-    tiny = MLPClassifier(hidden_sizes=(4,), max_epochs=3, random_state=0).fit(X[:5], [0, 1, 0, 1, 1])
+    tiny = MLPClassifier(hidden_sizes=(4,), max_epochs=3, random_state=0)
+    tiny.fit(X[:5], [0, 1, 0, 1, 1])
     assert tiny.n_epochs_ == 3 and tiny.validation_loss_curve_ is None
 
 

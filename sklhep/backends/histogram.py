@@ -40,8 +40,9 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
     where ``alpha`` is ``smoothing`` and ``w̄`` the mean event weight: a pseudo-count of ``alpha``
     average events, shared out in proportion to the class totals, so an empty cell predicts the
     class priors instead of 0/0. Between bin centres (the weighted mean position of each bin's
-    events), ``log P(k | b)`` is interpolated (multi)linearly by default, which removes the first-order bias of a step function: at a point a
-    distance ``u`` from its cell centre the step is off by ``u`` times the slope of the log ratio.
+    events), ``log P(k | b)`` is interpolated (multi)linearly by default, which removes the
+    first-order bias of a step function: at a point a distance ``u`` from its cell centre the step
+    is off by ``u`` times the slope of the log ratio.
     Like any classifier it respects the class totals it is given; with two classes of equal total
     weight ``decision_function`` estimates ``log p(x)/q(x)``.
 
@@ -64,8 +65,8 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
         smoothing off (an empty cell then predicts the class priors).
     interpolation : {"linear", "none"}, default="linear"
         ``"linear"``: interpolate the log class probabilities (multi)linearly between the centres
-        of neighbouring cells (see ``bin_centres_``), constant beyond the outermost centres. ``"none"``: the plain step
-        function, each event getting its cell's value.
+        of neighbouring cells (see ``bin_centres_``), constant beyond the outermost centres.
+        ``"none"``: the plain step function, each event getting its cell's value.
 
     Attributes
     ----------
@@ -245,7 +246,7 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
         return np.ravel_multi_index(self._bin_index(X, shape), shape)
 
     def _log_proba(self, X):
-        """Log class probabilities (unnormalised when interpolated), shape (n_samples, n_classes)."""
+        """Log class probabilities (unnormalised when interpolated), (n_samples, n_classes)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
         shape = self.counts_.shape[1:]

@@ -38,7 +38,7 @@ def _check_sets(X, n_features_in=None, name="X"):
             f"{name} is a sparse matrix; sparse input is not supported: the set networks take "
             "dense particle arrays (n_jets, n_particles, n_features)."
         )
-    if hasattr(X, "shape") and getattr(X, "dtype", None) != object and len(X.shape) == 2:
+    if hasattr(X, "shape") and getattr(X, "dtype", None) != np.dtype(object) and len(X.shape) == 2:
         raise ValueError(
             f"{name} must hold particle sets: a 3-D array (n_jets, n_particles, n_features) with "
             f"particle rows (pt, y, phi, ...), or a list of 2-D per-jet arrays; got a 2-D array of "
@@ -474,9 +474,9 @@ class PFNClassifier(_SetNetBase):
     fraction ``z_i = pt_i / sum_j pt_j``, its angles ``(y_i, phi_i)`` and any further continuous
     features, standardised over the training particles, followed by a learned embedding of the
     particle id when the data have the column ``pid_column``. The particle id encoding: each
-    distinct value seen in ``fit`` (e.g. PDG codes 22, 211, -211, 130, 2112, 11, -11, ...) gets its own
-    learned vector of length ``pid_embedding_dim``; values not seen in ``fit`` share one "other"
-    vector. Unlike the EFN the output is not IRC safe.
+    distinct value seen in ``fit`` (e.g. PDG codes 22, 211, -211, 130, 2112, 11, -11, ...) gets its
+    own learned vector of length ``pid_embedding_dim``; values not seen in ``fit`` share one
+    "other" vector. Unlike the EFN the output is not IRC safe.
 
     Parameters
     ----------"""
