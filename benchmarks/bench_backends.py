@@ -93,7 +93,7 @@ def bench_bdt(n_events, threads, repeat):
     print(f"\nbdt vs HistGradientBoostingClassifier: {n_events} events, 4 features, "
           f"{threads} thread(s)")
     bdt = sklhep.get_backend("bdt", n_estimators=200, max_depth=3, learning_rate=0.1,
-                             n_jobs=threads, random_state=0)
+                             n_threads=threads, random_state=0)
     hgb = HistGradientBoostingClassifier(max_iter=200, max_depth=3, max_leaf_nodes=8,
                                          learning_rate=0.1, early_stopping=False, random_state=0)
     results = []
@@ -107,7 +107,7 @@ def bench_bdt(n_events, threads, repeat):
         results.append(res)
     ratios(*results)
     mlc = sklhep.get_backend("bdt", n_estimators=200, max_depth=3, learning_rate=0.1,
-                             n_jobs=threads, random_state=0, loss="mlc")
+                             n_threads=threads, random_state=0, loss="mlc")
     fit_t, _ = best_time(lambda: mlc.fit(X, y), repeat)
     pred_t, g = best_time(lambda: mlc.decision_function(Xt), repeat)
     res = (fit_t, pred_t, roc_auc_score(yt, g), np.sqrt(np.mean((g - truth_t) ** 2)))

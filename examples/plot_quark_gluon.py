@@ -31,7 +31,7 @@ if importlib.util.find_spec("pythia8mc") and importlib.util.find_spec("fastjet")
     from sklhep.datasets import generate_pythia_jets
 
     # Cached on disk under ~/.cache/sklhep: the second run of this script is instant.
-    X_py, y_py = generate_pythia_jets(600, "zjets", random_state=0, n_jobs=2, verbose=True)
+    X_py, y_py = generate_pythia_jets(600, "zjets", random_state=0, n_jobs=2, verbose=1)
     plot_quark_gluon(X_py, y_py, ["multiplicity", "width"], axes=axes, sample_label="Pythia",
                      linestyle="--")
     samples["Pythia"] = (X_py, y_py)

@@ -84,7 +84,8 @@ def _demo(args):
     from sklearn.metrics import roc_auc_score
 
     from . import get_backend
-    from .cwola import CWoLaClassifier, check_fractions
+    from ._validation import check_fractions
+    from .cwola import CWoLaClassifier
     from .metrics import auc_standard_error, mixed_auc
     from .ratio import LikelihoodRatioEstimator
 

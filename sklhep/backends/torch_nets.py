@@ -100,8 +100,14 @@ class MLPClassifier(TorchClassifierBase):
     """
 
     sklhep_capabilities = BackendCapabilities(
-        sample_weight=True, losses=LOSSES, particle_sets=False, max_features=None
+        sample_weight=True, losses=LOSSES, particle_sets=False, max_features=None,
+        signed_weights=True,
     )
+
+    _parameter_constraints = {
+        **TorchClassifierBase._parameter_constraints,
+        "hidden_sizes": ["array-like"],  # positive ints, checked by check_sizes
+    }
 
     def __init__(
         self,
