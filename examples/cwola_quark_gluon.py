@@ -27,7 +27,7 @@ def make_figure(n_jets=20_000, seed=0):
     obs = JetObservables(observables=["multiplicity", "mass", "width", "ptd"])
     X, X_test = obs.fit_transform(jets), obs.transform(test_jets)
     bdt = sklhep.get_backend("bdt")
-    cwola = CWoLaClassifier(bdt, n_folds=3, random_state=seed).fit(X, y_mix)
+    cwola = CWoLaClassifier(bdt, cv=3, random_state=seed).fit(X, y_mix)
     supervised = LikelihoodRatioEstimator(bdt, random_state=seed).fit(X, y_true)
     scores = {
         "CWoLa (mixture labels)": cwola.decision_function(X_test),

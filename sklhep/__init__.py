@@ -21,12 +21,14 @@ _LAZY = {
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
     "EMDTransformer": "sklhep.emd",
+    "OmniFoldUnfolder": "sklhep.unfolding",
+    "IterativeBayesUnfolder": "sklhep.unfolding",
     "JetPreprocessor": "sklhep.preprocessing",
     "JetObservables": "sklhep.preprocessing",
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing")
+_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "unfolding")
 
 __all__ = [
     "BackendCapabilities",

@@ -29,6 +29,7 @@ __all__ = [
     "StrOptions",
     "check_binary_labels",
     "check_fractions",
+    "check_two_classes",
     "check_int",
     "check_jets",
     "check_n_particle_features",
@@ -159,6 +160,18 @@ def import_optional(module, *, purpose):
         ) from exc
 
 
+def _label_array(y, what, meaning):
+    """``y`` as a 1-D, non-empty array without NaN or inf, or a clear error."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{what} must be one-dimensional; got shape {y.shape}.")
+    if y.size == 0:
+        raise ValueError(f"{what} is empty; at least one sample of each of {meaning} is needed.")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{what} contains NaN or inf.")
+    return y
+
+
 def check_binary_labels(y, *, what="y", meaning="the two classes"):
     """Check that ``y`` holds exactly the two values 0 and 1 and return it as an int array.
 
@@ -170,13 +183,7 @@ def check_binary_labels(y, *, what="y", meaning="the two classes"):
     meaning : str
         What the two labels stand for, used in error messages.
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional; got shape {y.shape}.")
-    if y.size == 0:
-        raise ValueError(f"{what} is empty; at least one sample of each of {meaning} is needed.")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{what} contains NaN or inf.")
+    y = _label_array(y, what, meaning)
     values = np.unique(y)
     if not np.all(np.isin(values, [0, 1])):
         raise ValueError(
@@ -188,6 +195,66 @@ def check_binary_labels(y, *, what="y", meaning="the two classes"):
             f"{values.tolist()}."
         )
     return y.astype(int)
+
+
+def check_two_classes(y, *, what="y", meaning="the two classes"):
+    """Encode a binary target the scikit-learn way: any two labels, sorted.
+
+    ``classes[1]`` (the larger label: 1 of {0, 1}, ``True``, 2 of {1, 2}, ``"signal"`` of
+    ``{"background", "signal"}``) is the class sklhep treats as the numerator ``p`` of a ratio.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    what : str
+        The name used in error messages.
+    meaning : str
+        What the two labels stand for, used in error messages.
+
+    Returns
+    -------
+    classes : ndarray of shape (2,)
+        The two labels, sorted.
+    y_index : ndarray of shape (n_samples,)
+        0 for ``classes[0]``, 1 for ``classes[1]``.
+
+    Raises
+    ------
+    ValueError
+        For None, an empty or multi-dimensional ``y``, NaN or inf, a continuous target, one label
+        only or more than two labels.
+    """
+    from sklearn.utils.multiclass import type_of_target
+    from sklearn.utils.validation import column_or_1d
+
+    if y is None:
+        raise ValueError(
+            f"requires y to be passed, but the target {what} is None: {what} must label {meaning}."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    y = _label_array(y, what, meaning)
+    if y.dtype.kind == "O":
+        y = y.astype(str) if all(isinstance(v, str) for v in y) else y
+    kind = type_of_target(y)
+    if kind == "continuous":
+        raise ValueError(
+            f"{what} must label {meaning} with two class labels; got a continuous target "
+            f"(e.g. {y[0]!r})."
+        )
+    classes, y_index = np.unique(y, return_inverse=True)
+    if classes.size == 1:
+        raise ValueError(
+            f"{what} holds one class only ({classes.tolist()}); two labels are needed, for "
+            f"{meaning}."
+        )
+    if classes.size > 2:
+        raise ValueError(
+            f"Only binary classification is supported: {what} must label {meaning} with two "
+            f"labels; got {classes.size} values {classes.tolist()[:10]}."
+        )
+    return classes, y_index.reshape(-1)
 
 
 def check_int(value, name, low, *, allow_none=False):

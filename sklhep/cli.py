@@ -101,7 +101,7 @@ def _demo(args):
         f"{f1:g} and {f2:g}; backend {args.backend}"
     )
     cwola = CWoLaClassifier(
-        backend=backend, n_folds=args.n_folds, random_state=args.seed
+        backend=backend, cv=args.n_folds, random_state=args.seed
     ).fit(X, y_mix)
     supervised = LikelihoodRatioEstimator(backend=backend, random_state=args.seed).fit(X, y_true)
     score = cwola.decision_function(X_test)

@@ -13,27 +13,11 @@ the relation is inverted for ``L`` itself.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import StratifiedKFold
-from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_int, check_sample_weight
-from .backends._base import LogRatioClassifierMixin
-from .ratio import (
-    LikelihoodRatioEstimator,
-    average_log_ratios,
-    balanced_log_loss_score,
-    check_labels,
-    held_out_log_ratios,
-)
+from .ratio import LikelihoodRatioEstimator
 
 __all__ = ["CWoLaClassifier", "check_fractions", "signal_ratio_from_mixed"]
-
-_MEANING = "the mixtures M1 (1) and M2 (0)"
 
 
 def check_fractions(fractions):
@@ -110,14 +94,17 @@ def _has_fractions(self):
     return True
 
 
-class CWoLaClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
+class CWoLaClassifier(LikelihoodRatioEstimator):
     """Classification without labels: a signal/background classifier trained on two mixtures.
 
-    ``y`` labels the **mixture** (1 = M1, 0 = M2), not the class. The classifier between the
-    mixtures (with equal total weight given to both) estimates the mixed ratio
+    ``y`` labels the **mixture**, not the class: ``classes_[1]`` (1 of {0, 1}, the larger of any
+    two labels) is M1, the mixture richer in signal, ``classes_[0]`` is M2. The classifier between
+    the mixtures (with equal total weight given to both) estimates the mixed ratio
     ``R = p_M1/p_M2``, which is monotone in the pure signal/background ratio ``L``: its ROC curve on
     true labels is that of the optimal classifier. Given the signal fractions it also returns ``L``
-    and signal probabilities.
+    and signal probabilities. It is a :class:`~sklhep.LikelihoodRatioEstimator` between the
+    mixtures, so every setting of that estimator (cross-fitting, calibration, clipping, signed
+    weights, parallel folds) works the same here.
 
     Parameters
     ----------
@@ -129,35 +116,39 @@ class CWoLaClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         The loss of the mixture classifier (see :class:`~sklhep.LikelihoodRatioEstimator`).
     fractions : (float, float) or None, default=None
         Signal fractions ``(f1, f2)`` of M1 and M2, if known (e.g. from
-        ``TopicDemixer``); they enable :meth:`predict_signal_ratio` and
+        :class:`~sklhep.topics.TopicDemixer`); they enable :meth:`predict_signal_ratio` and
         :meth:`predict_signal_proba`.
-    n_folds : int or None, default=None
-        With ``k`` folds, train ``k`` models, each on ``k-1`` folds: every training event is scored
-        by a model that never saw it (``oof_decision_function_``), the protection against learning
-        statistical fluctuations in a CWoLa hunt; new events get the average of the fold models
-        (their probabilities are averaged). None trains one model on all events.
+    cv : None, int, cross-validation splitter or iterable of (train, test), default=None
+        Cross-fitting, as in :class:`~sklhep.LikelihoodRatioEstimator`: with ``k`` folds every
+        training event is scored by a model that never saw it (``oof_decision_function_``), the
+        protection against learning statistical fluctuations in a CWoLa hunt and what jet topics
+        need; new events get the average of the fold models. None trains one model on all events.
     calibration : {None, "histogram", "isotonic"}, default=None
-        Recalibrate each mixture classifier's log ratio with a cross-fitted monotone map (see
-        :class:`~sklhep.LikelihoodRatioEstimator`). The ranking, hence the ROC curve, needs none;
-        :meth:`predict_signal_ratio` needs a well-calibrated mixed ratio.
+        Recalibrate the mixed log ratio with a monotone map fitted on out-of-fold outputs. The
+        ranking, hence the ROC curve, needs none; :meth:`predict_signal_ratio` needs a
+        well-calibrated mixed ratio.
+    clip : float, (float, float) or None, default=None
+        Keep predicted mixed ratios within ``[1/clip, clip]`` (or ``[min_ratio, max_ratio]``).
     n_jobs : int or None, default=None
-        Parallel jobs over the folds (``sklearn.utils.parallel``).
+        Parallel workers over the folds (``sklearn.utils.parallel``).
     random_state : int, RandomState instance or None, default=None
         Seeds the fold split and the backends.
     verbose : int, default=0
-        Show a progress bar over the folds.
+        Show a progress bar over the completed folds.
 
     Attributes
     ----------
-    estimators_ : list of LikelihoodRatioEstimator
-        The fitted mixture classifiers (one, or one per fold).
+    estimators_ : list of estimators
+        The fitted mixture classifiers' backends (one, or one per fold).
     oof_decision_function_ : ndarray of shape (n_samples,)
-        With ``n_folds``: the log mixed ratio of each training event from the model that did not
+        With cross-fitting: the log mixed ratio of each training event from the model that did not
         see it.
     folds_ : list of (train, test) index arrays
-        With ``n_folds``: the fold split.
+        With cross-fitting: the fold split.
+    calibrator_, offsets_, clip_bounds_, particle_sets_
+        As in :class:`~sklhep.LikelihoodRatioEstimator`.
     classes_ : ndarray of shape (2,)
-        ``[0, 1]`` (M2, M1).
+        The two mixture labels, sorted: ``[M2, M1]``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -185,40 +176,44 @@ class CWoLaClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     0.92
     """
 
+    _meaning = "the mixtures M1 (classes_[1]) and M2 (classes_[0])"
+    _progress = "CWoLa folds"
+
     def __init__(
         self,
         backend="bdt",
         loss="bce",
         fractions=None,
-        n_folds=None,
+        cv=None,
         calibration=None,
+        clip=None,
         n_jobs=None,
         random_state=None,
         verbose=0,
     ):
-        self.backend = backend
-        self.loss = loss
-        self.fractions = fractions
-        self.n_folds = n_folds
-        self.calibration = calibration
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _make_ratio(self, seed):
-        return LikelihoodRatioEstimator(
-            backend=self.backend, loss=self.loss, calibration=self.calibration, random_state=seed
+        super().__init__(
+            backend=backend,
+            loss=loss,
+            cv=cv,
+            calibration=calibration,
+            clip=clip,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
         )
+        self.fractions = fractions
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None):
         """Train the mixture classifier(s).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-            The mixture label: 1 for events of M1, 0 for events of M2.
+            The mixture label: ``classes_[1]`` (e.g. 1) for events of M1, the other label for M2.
         sample_weight : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter given as ``cv``.
 
         Returns
         -------
@@ -226,85 +221,7 @@ class CWoLaClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         """
         if self.fractions is not None:
             check_fractions(self.fractions)
-        k = check_int(self.n_folds, "n_folds", 2, allow_none=True)
-        if sparse.issparse(X):
-            raise TypeError(
-                "Sparse input is not supported; convert X to a dense array (X.toarray())."
-            )
-        y = check_labels(y, _MEANING)
-        rng = check_random_state(self.random_state)
-        seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
-        if k is None:
-            est = self._make_ratio(seed).fit(X, y, sample_weight=sample_weight)
-            self.estimators_ = [est]
-            self._copy_input_attributes(est)
-            self.classes_ = np.array([0, 1])
-            return self
-
-        Xa = X if hasattr(X, "iloc") else np.asarray(X) if not isinstance(X, list) else X
-        if len(y) != len(Xa):
-            raise ValueError(f"X and y have different numbers of samples: {len(Xa)} and {len(y)}.")
-        n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
-        if n_min < k:
-            raise ValueError(
-                f"n_folds={k} needs at least {k} events of each mixture; the smaller one has "
-                f"{n_min}."
-            )
-        w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
-        splitter = StratifiedKFold(k, shuffle=True, random_state=rng.randint(2**31 - 1))
-        self.folds_ = list(splitter.split(np.zeros(len(y)), y))
-        folds = self.folds_
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            folds = tqdm(folds, desc="CWoLa folds")
-
-        def take(a, idx):
-            if hasattr(a, "iloc"):
-                return a.iloc[idx]
-            if isinstance(a, list):
-                return [a[i] for i in idx]
-            return a[idx]
-
-        def one(i, train, test):
-            est = self._make_ratio(None if seed is None else seed + i)
-            est.fit(take(Xa, train), y[train], None if w is None else w[train])
-            return est, est.decision_function(take(Xa, test))
-
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(one)(i, tr, te) for i, (tr, te) in enumerate(folds)
-        )
-        self.estimators_ = [est for est, _ in results]
-        self.oof_decision_function_ = np.empty(len(y))
-        for (_, test), (_, g) in zip(self.folds_, results):
-            self.oof_decision_function_[test] = g
-        self._copy_input_attributes(self.estimators_[0])
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def _copy_input_attributes(self, est):
-        for name in ("n_features_in_", "feature_names_in_"):
-            if hasattr(est, name):
-                setattr(self, name, getattr(est, name))
-            elif hasattr(self, name):
-                delattr(self, name)
-
-    def decision_function(self, X):
-        """The estimated log mixed ratio ``log p_M1(x)/p_M2(x)`` (monotone in the pure ratio).
-
-        With ``n_folds`` the fold models are combined by averaging their probabilities
-        ``R/(1+R)`` (see :func:`sklhep.ratio.average_log_ratios`).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_ratio : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return average_log_ratios([est.decision_function(X) for est in self.estimators_])
+        return super().fit(X, y, sample_weight, groups=groups)
 
     @available_if(_has_fractions)
     def predict_signal_ratio(self, X):
@@ -353,10 +270,4 @@ class CWoLaClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         classifier is the best signal/background classifier, so this score selects models for the
         pure task too.
         """
-        return balanced_log_loss_score(*held_out_log_ratios(self, X, y, sample_weight, _MEANING))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        tags.input_tags.allow_nan = False
-        return tags
+        return super().score(X, y, sample_weight)

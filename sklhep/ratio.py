@@ -10,71 +10,62 @@ ratios, calibrates, and reads the log ratio from the backend's raw output.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 from scipy.special import log_expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import StratifiedKFold
-from sklearn.utils import check_random_state
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.multiclass import type_of_target
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._crossfit import check_folds, cross_fit, fold_seeds
 from ._registry import resolve_backend
-from ._validation import check_binary_labels, check_int, check_jets, check_sample_weight
+from ._validation import check_jets, check_sample_weight, check_two_classes
 from .backends._base import LOSSES, LogRatioClassifierMixin, backend_capabilities
 
-__all__ = ["LikelihoodRatioEstimator", "average_log_ratios"]
+__all__ = ["LikelihoodRatioEstimator", "average_log_ratios", "balanced_weights"]
 
 _CALIBRATIONS = ("histogram", "isotonic")
-_MEANING = "the numerator p (1) and the denominator q (0)"
 
 
 # --------------------------------------------------------------------------------------------------
-# helpers shared with sklhep.cwola
+# the likelihood-ratio algebra, shared by every estimator built on LikelihoodRatioEstimator
 # --------------------------------------------------------------------------------------------------
-def check_labels(y, meaning):
-    """``y`` as a 1-D int array of 0 and 1, or an error that says what is wrong with it."""
-    if y is None:
+def encode_labels(estimator, y):
+    """``y`` as indices 0/1 into the fitted ``estimator.classes_``, or a clear error."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = column_or_1d(y, warn=True)
+    classes = estimator.classes_
+    if y.dtype.kind == "O" and classes.dtype.kind == "U":
+        y = y.astype(str)
+    index = np.searchsorted(classes, y)
+    index = np.clip(index, 0, len(classes) - 1)
+    unknown = classes[index] != y
+    if np.any(unknown):
         raise ValueError(
-            f"requires y to be passed, but the target y is None: y must label {meaning} with 0 "
-            "and 1."
+            f"y contains labels not seen in fit: {np.unique(y[unknown]).tolist()[:10]}; the fitted "
+            f"classes are {classes.tolist()}."
         )
-    y = column_or_1d(y, warn=True)
-    if y.size and y.dtype.kind in "fiub":
-        kind = type_of_target(y)
-        if kind == "continuous":
-            raise ValueError(
-                f"y must label {meaning} with 0 and 1; got a continuous target (e.g. {y[0]!r})."
-            )
-        if kind == "multiclass":
-            raise ValueError(
-                f"Only binary classification is supported: y must label {meaning} with 0 and 1; "
-                f"got the values {np.unique(y).tolist()[:10]}."
-            )
-    values = np.unique(y)
-    if values.size == 1:
-        raise ValueError(
-            f"y holds one class only ({values.tolist()}); both labels 0 and 1 are needed, for "
-            f"{meaning}."
-        )
-    return check_binary_labels(y, what="y", meaning=meaning)
+    return index
 
 
-def held_out_log_ratios(estimator, X, y, sample_weight, meaning):
-    """``decision_function(X)``, checked labels and weights, for scoring on (held-out) events."""
+def held_out_log_ratios(estimator, X, y, sample_weight):
+    """``decision_function(X)``, label indices and weights, for scoring on (held-out) events."""
     g = estimator.decision_function(X)
-    y = check_labels(y, meaning)
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None.")
+    y = encode_labels(estimator, y)
     if len(y) != len(g):
         raise ValueError(f"X and y have different numbers of samples: {len(g)} and {len(y)}.")
-    w = check_sample_weight(sample_weight, len(y))
+    w = check_sample_weight(sample_weight, len(y), allow_negative=True)
     return g, y, w
 
 
 def balanced_log_loss_score(g, y, w):
     """Minus the class-balanced binary cross-entropy of ``sigmoid(g)``: ``-log 2`` carries no
-    information, 0 is perfect separation."""
+    information, 0 is perfect separation. ``y`` holds class indices 0 and 1."""
     losses = []
     for label, sign in ((1, -1.0), (0, 1.0)):
         mask = y == label
@@ -84,12 +75,13 @@ def balanced_log_loss_score(g, y, w):
 
 
 def _class_total(w, mask, label, why):
-    """The summed weight of the events in ``mask`` (class ``label``), or a ValueError if it is 0."""
+    """The summed weight of the events in ``mask`` (class index ``label``), or a ValueError if it
+    is not positive."""
     total = w[mask].sum()
-    if total <= 0:
+    if not total > 0:
         raise ValueError(
-            f"The events of class {label} have zero total sample_weight; {why} with positive "
-            "weight."
+            f"The events of class {label} ({'classes_[1]' if label else 'classes_[0]'}) have a "
+            f"total sample_weight of {total:g}; {why} with a positive total weight."
         )
     return total
 
@@ -108,12 +100,15 @@ def average_log_ratios(log_ratios):
 
 
 def balanced_weights(y, sample_weight):
-    """Rescale weights so that both classes carry the same total, half of the total weight."""
+    """Rescale (signed) weights so that both classes carry the same total, half of the total.
+
+    ``y`` holds class indices 0 and 1; each class must have a positive total weight.
+    """
     w = np.asarray(sample_weight, dtype=float).copy()
-    half = w.sum() / 2.0
+    totals = [_class_total(w, y == label, label, "both classes need events") for label in (0, 1)]
+    half = (totals[0] + totals[1]) / 2.0
     for label in (0, 1):
-        mask = y == label
-        w[mask] *= half / _class_total(w, mask, label, "both classes need events")
+        w[y == label] *= half / totals[label]
     return w
 
 
@@ -160,9 +155,15 @@ def _raw_log_ratio(backend, X):
         return np.log(p1) - np.log1p(-p1)
 
 
-def _fit_one(backend_param, loss, seed, X, y, w, t, uniform):
-    """Fit one backend on balanced classes; return (backend, offset) with g = raw - offset."""
+def _fit_backend(backend_param, loss, uniform, X, yt, w, seed):
+    """Fit one backend on balanced classes; return ``(backend, offset)`` with g = raw - offset.
+
+    ``yt`` holds the class index (column 0) and the soft target ``r/(1+r)`` of a joint ratio
+    (column 1, NaN without one). Module level, so that any joblib worker can run it.
+    """
     backend, caps = _configure_backend(backend_param, loss, seed)
+    y = yt[:, 0].astype(int)
+    t = None if np.isnan(yt[0, 1]) else yt[:, 1]
     if caps.max_features is not None and X.ndim == 2 and X.shape[1] > caps.max_features:
         raise ValueError(
             f"The backend {type(backend).__name__} takes at most {caps.max_features} feature(s); "
@@ -175,7 +176,7 @@ def _fit_one(backend_param, loss, seed, X, y, w, t, uniform):
         X = np.concatenate([X, X])
         w = np.concatenate([w * t, w * (1.0 - t)])
         y = np.concatenate([np.ones(len(t), dtype=int), np.zeros(len(t), dtype=int)])
-        keep = w > 0
+        keep = w != 0
         X, y, w = X[keep], y[keep], w[keep]
     if caps.sample_weight:
         backend.fit(X, y, sample_weight=w)
@@ -189,6 +190,12 @@ def _fit_one(backend_param, loss, seed, X, y, w, t, uniform):
     # Unweighted events with unequal class counts: correct the prior afterwards.
     backend.fit(X, y)
     return backend, float(np.log(np.sum(y == 1) / np.sum(y == 0)))
+
+
+def _fold_log_ratio(model, X):
+    """The log ratio of one fitted ``(backend, offset)`` pair (module level, for joblib)."""
+    backend, offset = model
+    return _raw_log_ratio(backend, X) - offset
 
 
 def _check_clip(clip):
@@ -271,9 +278,11 @@ class _BlockCalibrator:
 class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """Density ratio ``r(x) = p(x)/q(x)`` of two samples by the likelihood-ratio trick.
 
-    Events of ``p`` carry label 1 and events of ``q`` label 0. The classes are given equal total
-    weight (so unequal sample sizes or weights give ``p/q``, not the ratio of counts), a backend
-    classifier is trained with the chosen loss, and its raw output is read as ``log r(x)``.
+    ``y`` labels the two samples with any two labels, as in scikit-learn: ``classes_`` is sorted
+    and ``classes_[1]`` is the numerator ``p`` (1 of {0, 1}, ``True``, 2 of {1, 2}, ``"signal"``
+    of {"background", "signal"}). The classes are given equal total weight (so unequal sample sizes
+    or weights give ``p/q``, not the ratio of counts), a backend classifier is trained with the
+    chosen loss, and its raw output is read as ``log r(x)``.
 
     Parameters
     ----------
@@ -286,31 +295,41 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         the maximum-likelihood-classifier loss ``-<log f>_p + <f - 1>_q`` with ``f = exp(g)``, mean
         squared error, or the square-root loss ``<f^-1/2>_p + <f^1/2>_q``. All are minimised by the
         true ratio; the backend must support the loss.
+    cv : None, int, cross-validation splitter or iterable of (train, test), default=None
+        Cross-fitting. None trains one backend on all events. Otherwise one backend is trained per
+        fold and every training event is scored by the model that did not see it
+        (``oof_decision_function_``): an int ``k`` gives a shuffled stratified ``k``-fold split;
+        a splitter such as :class:`~sklearn.model_selection.GroupKFold` uses the ``groups`` of
+        :meth:`fit` (to keep the two jets of one event in one fold); a list of index pairs is
+        taken as it is. New events get the fold models' probabilities ``r/(1+r)`` averaged (see
+        :func:`average_log_ratios`), as :class:`~sklearn.calibration.CalibratedClassifierCV` does
+        with ``ensemble=True``.
     calibration : {None, "histogram", "isotonic"}, default=None
-        Recalibrate the learned log ratio with a monotone map fitted on cross-fitted (out-of-fold)
-        outputs: equal-population bins of the raw output, or isotonic regression. The backend is
-        then trained on each of the ``calibration_cv`` training folds and the calibrated
-        probabilities of the fold models are averaged (as
-        :class:`~sklearn.calibration.CalibratedClassifierCV` does with ``ensemble=True``).
-    calibration_cv : int, default=5
-        Number of folds for the cross-fitted calibration.
+        Recalibrate the learned log ratio with a monotone map fitted on the out-of-fold outputs:
+        equal-population bins of the raw output, or isotonic regression. It needs cross-fitting;
+        with ``cv=None`` a 5-fold split is used.
     clip : float, (float, float) or None, default=None
         Keep predicted ratios within ``[1/clip, clip]`` (or ``[min_ratio, max_ratio]``). None does
         not clip: infinite or undefined outputs of the backend are returned as they are.
     n_jobs : int or None, default=None
-        Parallel jobs over the calibration folds (``sklearn.utils.parallel``, so
-        ``joblib.parallel_backend("dask")`` works).
+        Parallel workers over the folds (``sklearn.utils.parallel``, so
+        ``joblib.parallel_backend("dask")`` runs them on a cluster). The result does not depend on
+        it.
     random_state : int, RandomState instance or None, default=None
-        Seeds the backend (its ``random_state``) and the calibration folds.
+        Seeds the fold split and each fold's backend (its ``random_state``), one seed per fold
+        drawn before any work starts.
     verbose : int, default=0
-        Show a progress bar over the calibration folds.
+        Show a progress bar over the completed folds.
 
     Attributes
     ----------
-    backends_ : list of estimators
-        The fitted backend: one, trained on all events, without calibration; with calibration the
-        ``calibration_cv`` fold models, whose calibrated outputs are averaged (as probabilities
-        ``r/(1+r)``, see :func:`average_log_ratios`).
+    estimators_ : list of estimators
+        The fitted backends: one trained on all events, or one per fold.
+    oof_decision_function_ : ndarray of shape (n_samples,)
+        With cross-fitting: each training event's log ratio from the fold model that held it out
+        (calibrated and clipped as :meth:`decision_function` is). NaN for events no fold held out.
+    folds_ : list of (ndarray, ndarray)
+        With cross-fitting: the (train, test) indices of each fold.
     calibrator_ : object or None
         The calibration map fitted on the pooled out-of-fold outputs, if ``calibration`` is set.
     offsets_ : list of float
@@ -322,7 +341,7 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         Whether ``X`` is passed on as padded particle sets (a backend that takes them, and 3-D
         input) rather than as a feature matrix.
     classes_ : ndarray of shape (2,)
-        ``[0, 1]``.
+        The two labels, sorted; ``classes_[1]`` is the numerator.
     n_features_in_ : int
         Number of features (for flat feature vectors).
     feature_names_in_ : ndarray of str
@@ -336,6 +355,10 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
     -----
     ``predict_proba`` returns ``r/(1+r)``, the class-1 probability for *equal* class priors,
     whatever the class proportions of the training data.
+
+    Signed weights (NLO generators, a background subtracted with negative weights) are accepted
+    by backends that declare ``signed_weights`` in their capabilities; each class must keep a
+    positive total weight. The balanced total of each class is then its signed sum.
 
     With ``fit(X, y, joint_ratio=r_xz)`` the estimator regresses on per-event joint likelihood
     ratios ``r(x, z) = p(x, z)/q(x, z)`` of a simulator (ALICE [2]_): every event enters with the
@@ -365,12 +388,15 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
     2.0
     """
 
+    _meaning = "the numerator p (classes_[1]) and the denominator q (classes_[0])"
+    _progress = "likelihood-ratio folds"
+
     def __init__(
         self,
         backend="bdt",
         loss="bce",
+        cv=None,
         calibration=None,
-        calibration_cv=5,
         clip=None,
         n_jobs=None,
         random_state=None,
@@ -378,8 +404,8 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
     ):
         self.backend = backend
         self.loss = loss
+        self.cv = cv
         self.calibration = calibration
-        self.calibration_cv = calibration_cv
         self.clip = clip
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -391,17 +417,20 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
             return check_jets(X, min_features=1, what="X")
         return validate_data(self, X, reset=reset)
 
-    def fit(self, X, y, sample_weight=None, joint_ratio=None):
-        """Learn ``log p(x)/q(x)`` from events of ``p`` (y = 1) and ``q`` (y = 0).
+    def fit(self, X, y, sample_weight=None, *, groups=None, joint_ratio=None):
+        """Learn ``log p(x)/q(x)`` from events of ``p`` (``classes_[1]``) and ``q``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Features (or padded particle arrays for backends that take particle sets).
         y : array-like of shape (n_samples,)
-            1 for events drawn from ``p``, 0 for events drawn from ``q``.
+            Which sample each event comes from: two labels, the larger one for ``p``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative event weights. The classes are rebalanced to equal totals.
+            Event weights; signed weights for backends that declare ``signed_weights``. The
+            classes are rebalanced to equal totals.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter given as ``cv``.
         joint_ratio : array-like of shape (n_samples,), default=None
             Per-event joint likelihood ratios ``r(x, z) = p(x, z)/q(x, z)`` (finite, >= 0), if the
             simulator provides them; see the Notes.
@@ -414,6 +443,10 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
             raise ValueError(
                 f"calibration must be None, 'histogram' or 'isotonic'; got {self.calibration!r}."
             )
+        if self.verbose is not None and (
+            isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral)
+        ):
+            raise ValueError(f"verbose must be an int (0 is silent); got {self.verbose!r}.")
         self.clip_bounds_ = _check_clip(self.clip)
         probe = resolve_backend(self.backend)
         caps = backend_capabilities(probe)
@@ -422,15 +455,21 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
             hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
         )
         X = self._validate_X(X, reset=True)
-        y = check_labels(y, _MEANING)
+        self.classes_, y = check_two_classes(y, meaning=self._meaning)
         if len(y) != X.shape[0]:
             raise ValueError(
                 f"X and y have different numbers of samples: {X.shape[0]} and {len(y)}."
             )
-        w = check_sample_weight(sample_weight, len(y))
+        w = check_sample_weight(sample_weight, len(y), allow_negative=True)
+        if np.any(w < 0) and not (caps.signed_weights and caps.sample_weight):
+            raise ValueError(
+                f"sample_weight has {int(np.sum(w < 0))} negative weight(s), but the backend "
+                f"{type(probe).__name__} does not declare signed weights. Use a backend that "
+                "takes them (bdt, mlp, efn, pfn) or remove the negative weights."
+            )
         uniform = sample_weight is None or np.ptp(w) == 0
         w = balanced_weights(y, w)
-        t = None
+        yt = np.column_stack([y, np.full(len(y), np.nan)])
         if joint_ratio is not None:
             r = np.asarray(joint_ratio, dtype=float)
             if r.shape != (len(y),):
@@ -443,58 +482,67 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
                     f"joint_ratio must be finite and non-negative; got {bad.size} bad value(s), "
                     f"e.g. {bad[0]!r}."
                 )
-            t = r / (1.0 + r)
-        self.classes_ = np.array([0, 1])
+            yt[:, 1] = r / (1.0 + r)
+        fit_one = functools.partial(_fit_backend, self.backend, self.loss, uniform)
         rng = check_random_state(self.random_state)
-        seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
+        cv = 5 if self.cv is None and self.calibration is not None else self.cv
 
-        if self.calibration is None:
-            backend, offset = _fit_one(self.backend, self.loss, seed, X, y, w, t, uniform)
-            self.backends_, self.offsets_, self.calibrator_ = [backend], [offset], None
-        else:
-            self.backends_, self.offsets_, self.calibrator_ = self._fit_calibrated(
-                X, y, w, t, uniform, seed, rng
+        if cv is None:
+            if groups is not None:
+                raise ValueError("groups is used only with cross-fitting: set cv as well.")
+            (seed,) = fold_seeds(rng if self.random_state is not None else None, 1)
+            backend, offset = fit_one(X, yt, w, seed)
+            self.estimators_, self.offsets_, self.calibrator_ = [backend], [offset], None
+            for name in ("oof_decision_function_", "folds_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+            return self
+
+        self.folds_ = check_folds(cv, y, groups=groups, random_state=rng)
+        seeds = fold_seeds(rng if self.random_state is not None else None, len(self.folds_))
+        result = cross_fit(
+            fit_one,
+            X,
+            yt,
+            w,
+            folds=self.folds_,
+            predict=_fold_log_ratio,
+            seeds=seeds,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc=self._progress,
+        )
+        self.estimators_ = [backend for backend, _ in result.models]
+        self.offsets_ = [offset for _, offset in result.models]
+        g = result.oof
+        held_out = ~np.isnan(g)
+        self.calibrator_ = None
+        if self.calibration is not None:
+            if not np.all(np.isfinite(g[held_out])):
+                raise ValueError(
+                    "The backend predicted infinite or undefined log ratios on held-out events; "
+                    "calibration needs finite outputs. Regularise the backend."
+                )
+            target = np.where(np.isnan(yt[:, 1]), y, yt[:, 1])
+            self.calibrator_ = _BlockCalibrator(self.calibration).fit(
+                g[held_out], target[held_out], w[held_out]
             )
+            g = g.copy()
+            g[held_out] = self.calibrator_.transform(g[held_out])
+        self.oof_decision_function_ = self._clip(g)
         return self
 
-    def _fit_calibrated(self, X, y, w, t, uniform, seed, rng):
-        k = check_int(self.calibration_cv, "calibration_cv", 2)
-        n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
-        if n_min < k:
-            raise ValueError(
-                f"calibration_cv={k} folds need at least {k} events of each class; the smaller "
-                f"class has {n_min}."
-            )
-        folds = list(
-            StratifiedKFold(k, shuffle=True, random_state=rng.randint(2**31 - 1)).split(X, y)
-        )
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            folds = tqdm(folds, desc="calibration folds")
-
-        def one(train, test):
-            tt = None if t is None else t[train]
-            model, off = _fit_one(self.backend, self.loss, seed, X[train], y[train], w[train], tt,
-                                  uniform)
-            return model, off, test, _raw_log_ratio(model, X[test]) - off
-
-        results = Parallel(n_jobs=self.n_jobs)(delayed(one)(tr, te) for tr, te in folds)
-        g = np.empty(len(y))
-        for _, _, test, g_test in results:
-            g[test] = g_test
-        if not np.all(np.isfinite(g)):
-            raise ValueError(
-                "The backend predicted infinite or undefined log ratios on held-out events; "
-                "calibration needs finite outputs. Regularise the backend."
-            )
-        target = y.astype(float) if t is None else t
-        calibrator = _BlockCalibrator(self.calibration).fit(g, target, w)
-        return [r[0] for r in results], [r[1] for r in results], calibrator
+    def _clip(self, g):
+        if self.clip_bounds_ is not None:
+            g = np.clip(g, *self.clip_bounds_)
+        return g
 
     # ---------------------------------------------------------------------------------------------
     def decision_function(self, X):
         """The estimated log likelihood ratio ``log p(x)/q(x)``.
+
+        With cross-fitting, the fold models' (calibrated) outputs are combined by averaging their
+        probabilities ``r/(1+r)`` (see :func:`average_log_ratios`).
 
         Parameters
         ----------
@@ -506,18 +554,13 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        if self.calibrator_ is None:
-            g = _raw_log_ratio(self.backends_[0], X) - self.offsets_[0]
-        else:
-            g = average_log_ratios(
-                [
-                    self.calibrator_.transform(_raw_log_ratio(b, X) - off)
-                    for b, off in zip(self.backends_, self.offsets_)
-                ]
-            )
-        if self.clip_bounds_ is not None:
-            g = np.clip(g, *self.clip_bounds_)
-        return g
+        per_model = []
+        for backend, offset in zip(self.estimators_, self.offsets_):
+            g = _fold_log_ratio((backend, offset), X)
+            if self.calibrator_ is not None:
+                g = self.calibrator_.transform(g)
+            per_model.append(g)
+        return self._clip(average_log_ratios(per_model))
 
     def predict_log_ratio(self, X):
         """The estimated log likelihood ratio ``log p(x)/q(x)`` (same as ``decision_function``)."""
@@ -541,25 +584,25 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         """Estimate KL(p||q) in nats as the mean learned log ratio over (held-out) events of p.
 
         ``KL(p||q) = <log p/q>_p``, so the estimate is the weighted mean of
-        :meth:`predict_log_ratio` over the events with ``y == 1`` (events of ``q`` are ignored).
-        It needs no ratio on ``q``'s events, whose extrapolated tails (a pure leaf of a tree, an
-        empty bin) make the alternative ``<log r>_p - <r - 1>_q`` explode.
+        :meth:`predict_log_ratio` over the events of ``p`` (label ``classes_[1]``; events of
+        ``q`` are ignored). It needs no ratio on ``q``'s events, whose extrapolated tails (a pure
+        leaf of a tree, an empty bin) make the alternative ``<log r>_p - <r - 1>_q`` explode.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-            1 for events of ``p``, 0 for events of ``q``.
+            The sample labels, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         kl : float
         """
-        g, y, w = held_out_log_ratios(self, X, y, sample_weight, _MEANING)
+        g, y, w = held_out_log_ratios(self, X, y, sample_weight)
         p = y == 1
         _class_total(w, p, 1, "the KL estimate averages the log ratio over the events of p")
-        return float(np.average(g[p], weights=w[p]))
+        return float(np.sum(w[p] * g[p]) / np.sum(w[p]))
 
     def score(self, X, y, sample_weight=None):
         """Minus the class-balanced binary cross-entropy of ``r/(1+r)`` on (held-out) events.
@@ -578,10 +621,19 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         -------
         score : float
         """
-        return balanced_log_loss_score(*held_out_log_ratios(self, X, y, sample_weight, _MEANING))
+        return balanced_log_loss_score(*held_out_log_ratios(self, X, y, sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         tags.input_tags.allow_nan = False
+        try:
+            backend = resolve_backend(self.backend)
+        except (ImportError, ValueError, TypeError):
+            return tags
+        # what the learning machine decides passes through: its input types and determinism
+        inner = get_tags(backend)
+        tags.non_deterministic = inner.non_deterministic
+        tags.input_tags.two_d_array = inner.input_tags.two_d_array
+        tags.input_tags.three_d_array = backend_capabilities(backend).particle_sets
         return tags

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from _helpers import backend_expected_failures
 from _signed_weights import background_subtracted_pair, ratio_error
 from scipy.stats import norm
 from sklearn.base import clone
@@ -25,42 +26,13 @@ from sklhep.backends.trees import BDTClassifier  # noqa: E402
 # scikit-learn's estimator checks
 # ------------------------------------------------------------------------------------------------
 
-_WEIGHT_SCALE_REASON = (
-    "sample weights are rescaled to mean 1 over the events with non-zero weight, so that "
-    "min_child_weight and reg_lambda act in units of events whatever the weight scale an estimator "
-    "passes; repeating rows changes that mean, so integer weights reproduce repeated rows only "
-    "approximately (checked in test_integer_weights_match_repeated_rows)"
-)
-_TOO_MANY_FEATURES = (
-    "the check fits on more than 3 features; a histogram supports at most 3 "
-    "(max_features=3) and says so with a ValueError"
-)
-
-
-def _expected_failed_checks(estimator):
-    if isinstance(estimator, BDTClassifier):
-        return {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_SCALE_REASON}
-    if isinstance(estimator, HistogramClassifier):
-        return {
-            name: _TOO_MANY_FEATURES
-            for name in (
-                "check_n_features_in_after_fitting",
-                "check_positive_only_tag_during_fit",
-                "check_estimators_dtypes",
-                "check_sample_weight_equivalence_on_dense_data",
-                "check_dtype_object",
-            )
-        }
-    return {}
-
-
 @parametrize_with_checks(
     [
         BDTClassifier(n_estimators=10, n_threads=1, random_state=0),
         BDTClassifier(n_estimators=10, loss="mlc", n_threads=1, random_state=0),
         HistogramClassifier(bins=5),
     ],
-    expected_failed_checks=_expected_failed_checks,
+    expected_failed_checks=backend_expected_failures,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

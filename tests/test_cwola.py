@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from _helpers import backend_available, expected_failed_checks
+from _helpers import backend_available
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -8,7 +8,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklhep
 from sklhep import CWoLaClassifier, LikelihoodRatioEstimator
@@ -18,18 +17,6 @@ from sklhep.metrics import auc_standard_error, mixed_auc
 
 FRACTIONS = (0.8, 0.2)
 AUC_OPTIMUM = float(norm.cdf(np.sqrt(2.0)))  # N(+1,1) vs N(-1,1): Phi(2 mu / sqrt 2) = 0.9214
-
-
-@parametrize_with_checks(
-    [
-        CWoLaClassifier(backend=LogisticRegression()),
-        CWoLaClassifier(backend=LogisticRegression(), fractions=(0.7, 0.3), n_folds=2,
-                        random_state=0),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")
@@ -130,13 +117,14 @@ def test_cross_fitting_scores_each_event_with_a_model_that_never_saw_it():
     X = rng.normal(size=(2000, 2))
     y = np.r_[np.ones(1000), np.zeros(1000)].astype(int)
     tree = DecisionTreeClassifier(min_samples_leaf=1)
-    cwola = CWoLaClassifier(backend=tree, n_folds=5, random_state=0).fit(X, y)
+    cwola = CWoLaClassifier(backend=tree, cv=5, random_state=0).fit(X, y)
     assert len(cwola.estimators_) == 5
     for est, (train, test) in zip(cwola.estimators_, cwola.folds_):
         assert not set(train) & set(test)
-        np.testing.assert_allclose(
-            est.decision_function(X[test]), cwola.oof_decision_function_[test]
-        )
+        p1 = est.predict_proba(X[test])[:, 1]
+        with np.errstate(divide="ignore"):
+            np.testing.assert_allclose(np.log(p1) - np.log1p(-p1),
+                                       cwola.oof_decision_function_[test])
     # pure leaves give infinite log ratios; only the ranking matters for the AUC
     oof = np.clip(cwola.oof_decision_function_, -1e3, 1e3)
     in_sample = np.clip(cwola.decision_function(X), -1e3, 1e3)
@@ -148,11 +136,12 @@ def test_cross_fitting_scores_each_event_with_a_model_that_never_saw_it():
 def test_folds_average_and_parallel_runs_agree(mixtures):
     X, y_mix, *_ = mixtures
     X, y_mix = X[:4000], y_mix[:4000]
-    a = CWoLaClassifier(LogisticRegression(), n_folds=3, random_state=0).fit(X, y_mix)
-    b = CWoLaClassifier(LogisticRegression(), n_folds=3, random_state=0, n_jobs=2,
+    a = CWoLaClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, y_mix)
+    b = CWoLaClassifier(LogisticRegression(), cv=3, random_state=0, n_jobs=2,
                         verbose=1).fit(X, y_mix)
     np.testing.assert_allclose(a.oof_decision_function_, b.oof_decision_function_)
-    probs = [1 / (1 + np.exp(-e.decision_function(X[:20]))) for e in a.estimators_]
+    np.testing.assert_array_equal(a.oof_decision_function_, b.oof_decision_function_)
+    probs = [e.predict_proba(X[:20])[:, 1] for e in a.estimators_]
     np.testing.assert_allclose(a.predict_proba(X[:20])[:, 1], np.mean(probs, axis=0))
     mean = np.mean(probs, axis=0)
     np.testing.assert_allclose(a.decision_function(X[:20]), np.log(mean / (1 - mean)))
@@ -185,12 +174,12 @@ X4 = np.arange(8.0).reshape(4, 2)
         ({"fractions": (1.2, 0.1)}, [0, 1, 0, 1], r"f1 must lie in \[0, 1\]; got 1.2"),
         ({"fractions": (0.3, -0.1)}, [0, 1, 0, 1], "f2 must lie in"),
         ({"fractions": 0.3}, [0, 1, 0, 1], "pair"),
-        ({"n_folds": 1}, [0, 1, 0, 1], "n_folds"),
-        ({"n_folds": 3}, [0, 1, 0, 1], "at least 3 events of each mixture"),
+        ({"cv": 1}, [0, 1, 0, 1], "at least 2 folds"),
+        ({"cv": 3}, [0, 1, 0, 1], "at least 3 events of each class"),
         ({}, [1, 1, 1, 1], "one class"),
-        ({}, [0, 2, 0, 2], r"mixtures M1 \(1\) and M2 \(0\) with 0 and 1; got the values \[0, 2\]"),
+        ({}, [0, 2, 1, 2], r"mixtures M1 \(classes_\[1\]\) and M2 .* got 3 values \[0, 1, 2\]"),
         ({}, [0, 1, 0], "different numbers of samples"),
-        ({"n_folds": 2}, [0, 1, 0], "different numbers of samples"),
+        ({"cv": 2}, [0, 1, 0], "different numbers of samples"),
     ],
 )
 def test_bad_input_errors(kwargs, y, match):
@@ -204,7 +193,7 @@ def test_nan_and_fraction_checks():
     with pytest.raises(ValueError, match="NaN"):
         CWoLaClassifier(backend=LogisticRegression()).fit(X, [0, 1, 0, 1])
     with pytest.raises(ValueError, match="NaN"):
-        CWoLaClassifier(backend=LogisticRegression(), n_folds=2).fit(
+        CWoLaClassifier(backend=LogisticRegression(), cv=2).fit(
             np.r_[X, X], [0, 1, 0, 1, 0, 1, 0, 1]
         )
     assert check_fractions([0.9, 0.1]) == (0.9, 0.1)
@@ -214,7 +203,7 @@ def test_nan_and_fraction_checks():
         cwola.predict_signal_proba(X4, signal_fraction=2)
     with pytest.raises(ValueError, match="one entry per sample"):
         cwola.fit(X4, [0, 1, 0, 1], sample_weight=[])
-    with pytest.raises(ValueError, match="class 0 have zero total sample_weight"):
+    with pytest.raises(ValueError, match="class 0 .* total sample_weight of 0"):
         cwola.score(X4, [0, 1, 0, 1], sample_weight=[0, 1, 0, 1])
 
 
@@ -230,7 +219,7 @@ def test_cwola_on_quark_gluon_jets():
     obs = JetObservables(observables=["multiplicity", "mass", "width", "ptd"])
     X, X_test = obs.fit_transform(jets), obs.transform(test_jets)
     bdt = sklhep.get_backend("bdt")
-    cwola = CWoLaClassifier(backend=bdt, n_folds=3, random_state=0).fit(X, y_mix)
+    cwola = CWoLaClassifier(backend=bdt, cv=3, random_state=0).fit(X, y_mix)
     supervised = LikelihoodRatioEstimator(backend=bdt, random_state=0).fit(X, y_true)
     auc_cwola = roc_auc_score(y_test, cwola.decision_function(X_test))
     auc_sup = roc_auc_score(y_test, supervised.decision_function(X_test))
@@ -251,7 +240,7 @@ def test_particle_set_backend_takes_padded_jets_and_lists():
     jets, y_mix, y_true = make_mixtures(150, fractions=(0.8, 0.2), random_state=0,
                                         max_particles=40)
     efn = sklhep.get_backend("efn", max_epochs=2, phi_sizes=(8,), f_sizes=(8,))
-    cwola = CWoLaClassifier(backend=efn, n_folds=2, random_state=0).fit(jets, y_mix)
+    cwola = CWoLaClassifier(backend=efn, cv=2, random_state=0).fit(jets, y_mix)
     assert cwola.oof_decision_function_.shape == (300,)
     assert np.all(np.isfinite(cwola.decision_function(jets[:5])))
     lre = LikelihoodRatioEstimator(backend=efn, random_state=0).fit(list(jets), y_true)

@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
+from _helpers import TWO_D_CHECKS, TWO_D_REASON  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
@@ -62,47 +63,6 @@ def fitted(request, small_task):
 
 
 # ---------------------------------------------------------------- sklearn checks
-TWO_D_REASON = (
-    "the set networks take 3-D particle sets (n_jets, n_particles, n_features); this check feeds "
-    "2-D arrays, which are refused with a clear ValueError by design (issue 6). The same property "
-    "is tested on 3-D jets in tests/test_set_nets.py"
-)
-TWO_D_CHECKS = [
-    "check_classifier_data_not_an_array",
-    "check_classifiers_classes",
-    "check_classifiers_train",
-    "check_decision_proba_consistency",
-    "check_dict_unchanged",
-    "check_dont_overwrite_parameters",
-    "check_dtype_object",
-    "check_estimators_dtypes",
-    "check_estimators_empty_data_messages",
-    "check_estimators_fit_returns_self",
-    "check_estimators_nan_inf",
-    "check_estimators_overwrite_params",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_fit2d_1feature",
-    "check_fit2d_predict1d",
-    "check_fit_check_is_fitted",
-    "check_fit_idempotent",
-    "check_fit_score_takes_y",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_n_features_in",
-    "check_n_features_in_after_fitting",
-    "check_pipeline_consistency",
-    "check_positive_only_tag_during_fit",
-    "check_readonly_memmap_input",
-    "check_sample_weight_equivalence_on_dense_data",
-    "check_sample_weights_list",
-    "check_sample_weights_not_an_array",
-    "check_sample_weights_not_overwritten",
-    "check_sample_weights_shape",
-    "check_supervised_y_2d",
-]
-
-
 @parametrize_with_checks(
     [EFNClassifier(**SMALL, random_state=0), PFNClassifier(**SMALL, random_state=0)],
     expected_failed_checks=lambda est: dict.fromkeys(TWO_D_CHECKS, TWO_D_REASON),

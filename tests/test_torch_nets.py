@@ -11,6 +11,7 @@ from _signed_weights import background_subtracted_pair, ratio_error
 torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
+from _helpers import MLP_XFAIL  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -37,19 +38,6 @@ def gaussians(n, rng, mu=1.0):
 
 
 FAST = dict(hidden_sizes=(8,), max_epochs=30, lr=1e-2, batch_size=64, random_state=0)
-
-MLP_XFAIL = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "mini-batch SGD: weighting an event by 2 is equal to repeating it only in expectation "
-        "(batch composition and the validation split differ), not to 1e-7"
-    ),
-    "check_methods_subset_invariance": (
-        "float32 network: matrix products over batches of different sizes can differ by ~1 ulp "
-        "(2e-7 seen), above the check's 1e-7 tolerance; whether they do depends on the BLAS "
-        "kernels chosen, so the check sometimes passes"
-    ),
-}
-
 
 @parametrize_with_checks(
     [MLPClassifier(**FAST)], expected_failed_checks=lambda est: MLP_XFAIL

@@ -1,4 +1,4 @@
-"""matplotlib figures for sklhep results: ROC curves, spectra, topics, filters, distances.
+"""matplotlib figures for sklhep results: ROC curves, unfolded spectra, topics, filters, distances.
 
 Each family of plots lives in its own private module and is re-exported here. matplotlib is
 imported by these modules, so ``import sklhep`` never imports this subpackage.
@@ -8,6 +8,7 @@ from ._emd import plot_correlation_dimension, plot_emd_flow
 from ._jets import plot_quark_gluon
 from ._roc import plot_ratio_calibration, plot_roc, plot_sic
 from ._setnets import plot_efn_filters
+from ._unfolding import plot_unfolded, plot_unfolding_diagnostics
 
 __all__ = [
     "plot_efn_filters",
@@ -17,4 +18,6 @@ __all__ = [
     "plot_ratio_calibration",
     "plot_roc",
     "plot_sic",
+    "plot_unfolded",
+    "plot_unfolding_diagnostics",
 ]

@@ -1,0 +1,665 @@
+"""Unfolding: IterativeBayesUnfolder against pyunfold and toys, OmniFold against the exact EM
+recursion of the Gaussian toy, and the binned identity of the two."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import sklhep
+from sklhep.datasets import make_gaussian_unfolding
+from sklhep.unfolding import IterativeBayesUnfolder, OmniFoldUnfolder
+
+
+def em_recursion(k, mu_sim=0.0, s_sim=1.0, mu_nat=0.2, s_nat=0.8, smear=0.5):
+    """Exact (mean, std) of IBU/OmniFold iteration k for Gaussians with Gaussian smearing.
+
+    With prior N(mu, s^2) the posterior of t given x has mean mu + a (x - mu), a = s^2/(s^2+e^2),
+    and variance s^2 e^2/(s^2+e^2); averaging over the data's x ~ N(mu_nat, s_nat^2 + e^2) gives
+    the next prior.
+    """
+    mu, var = mu_sim, s_sim**2
+    for _ in range(k):
+        a = var / (var + smear**2)
+        mu, var = mu + a * (mu_nat - mu), var * smear**2 / (var + smear**2) + a**2 * (
+            s_nat**2 + smear**2
+        )
+    return mu, np.sqrt(var)
+
+
+def test_em_recursion_matches_the_papers_numbers():
+    for k, (m, s) in {1: (0.160, 0.877), 4: (0.199, 0.808), 8: (0.200, 0.800)}.items():
+        mu, sd = em_recursion(k)
+        assert abs(mu - m) < 6e-4 and abs(sd - s) < 6e-4
+
+
+# --------------------------------------------------------------------------------------------------
+# IterativeBayesUnfolder
+# --------------------------------------------------------------------------------------------------
+def _toy(n=20000, efficiency=0.8, fake_rate=0.1, seed=0):
+    return make_gaussian_unfolding(n, efficiency=efficiency, fake_rate=fake_rate,
+                                   random_state=seed)
+
+
+EDGES_R = np.linspace(-3.5, 3.5, 15)
+EDGES_G = np.linspace(-3.0, 3.0, 11)
+
+
+def _fit_ibu(d, n_iterations=4, **kw):
+    return IterativeBayesUnfolder(EDGES_R, EDGES_G, n_iterations=n_iterations, **kw).fit(
+        d.sim_reco, d.sim_truth, d.nature_reco[d.nature_pass_reco],
+        pass_reco=d.sim_pass_reco, pass_gen=d.sim_pass_truth,
+    )
+
+
+@pytest.mark.parametrize("prior", ["simulation", "uniform"])
+def test_ibu_equals_pyunfold(prior):
+    pyunfold = pytest.importorskip("pyunfold")
+    d = _toy()
+    ibu = _fit_ibu(d, n_iterations=5, prior=prior)
+    data = ibu.purity_ * ibu.data_
+    eff = ibu.efficiency_
+    res = pyunfold.iterative_unfold(
+        data=data, data_err=ibu.purity_ * np.sqrt(ibu.data_), response=ibu.response_,
+        response_err=np.full_like(ibu.response_, 1e-3), efficiencies=eff,
+        efficiencies_err=np.full_like(eff, 1e-3), prior=ibu.prior_ / ibu.prior_.sum(),
+        ts_stopping=-1.0, max_iter=5, return_iterations=True,
+    )
+    ref = np.stack(res["unfolded"].to_numpy())
+    np.testing.assert_allclose(ibu.unfolded_history_, ref, rtol=1e-9)
+    # Adye's data term agrees at the first iteration; from the second on pyunfold 0.5's
+    # propagation departs from the exact derivative (see test_adye_is_the_exact_derivative)
+    np.testing.assert_allclose(np.sqrt(np.diag(_fit_ibu(d, 1, prior=prior).covariance_data_)),
+                               res["stat_err"].iloc[0], rtol=1e-9)
+
+
+def test_adye_is_the_exact_derivative():
+    """Adye's linear propagation (data and Monte Carlo terms) against finite differences."""
+    from sklhep.unfolding import _adye_covariances, _ibu_iterations
+
+    rng = np.random.default_rng(0)
+    ne, nc, K, h = 5, 4, 3, 1e-6
+    M, miss = rng.uniform(1, 10, (ne, nc)), rng.uniform(1, 5, nc)
+    d, prior = rng.uniform(10, 50, ne), np.ones(nc)
+
+    def unfold(M, miss, d):
+        R = M / (M.sum(0) + miss)
+        return _ibu_iterations(d, R, R.sum(0), prior, K)
+
+    base, states = unfold(M, miss, d)
+    R = M / (M.sum(0) + miss)
+    jd = np.array([(unfold(M, miss, d + h * (np.arange(ne) == a))[0][-1] - base[-1]) / h
+                   for a in range(ne)]).T
+    jm = []
+    for col in range(nc):
+        for a in range(ne + 1):
+            M2, miss2 = M.copy(), miss.copy()
+            if a < ne:
+                M2[a, col] += h
+            else:
+                miss2[col] += h
+            jm.append((unfold(M2, miss2, d)[0][-1] - base[-1]) / h)
+    jm = np.array(jm).T
+    var_d, var_M, var_miss = rng.uniform(1, 2, ne), rng.uniform(1, 2, (ne, nc)), rng.uniform(1, 2, nc)
+    v_cells = np.concatenate([np.r_[var_M[:, c], var_miss[c]] for c in range(nc)])
+    cov_d, cov_mc = _adye_covariances(states, R, R.sum(0), d, var_d, (M, miss), (var_M, var_miss))
+    np.testing.assert_allclose(cov_d, (jd * var_d) @ jd.T, rtol=1e-4)
+    np.testing.assert_allclose(cov_mc, (jm * v_cells) @ jm.T, rtol=1e-4)
+
+
+def test_ibu_closure_and_corrections():
+    d = _toy(40000)
+    ibu = _fit_ibu(d, n_iterations=8)
+    truth = np.histogram(d.nature_truth[d.nature_pass_truth, 0], EDGES_G)[0]
+    pull = (ibu.unfolded_ - truth) / np.sqrt(np.diag(ibu.covariance_) + truth)
+    assert np.all(np.abs(pull) < 4)
+    assert abs(ibu.unfolded_.sum() / truth.sum() - 1) < 0.02
+    np.testing.assert_allclose(ibu.efficiency_[2:-2], 0.8, atol=0.03)
+    assert np.all(ibu.purity_ < 1)
+    # Without the corrections the normalisation is off by the inefficiency and fakes
+    bad = IterativeBayesUnfolder(EDGES_R, EDGES_G, 8, fakes="ignore").fit(
+        d.sim_reco, d.sim_truth, d.nature_reco[d.nature_pass_reco], pass_reco=d.sim_pass_reco,
+        pass_gen=d.sim_pass_truth)
+    assert bad.unfolded_.sum() / truth.sum() > 1.05
+
+
+def _poisson_data_toys(ibu_fn, lam_sampler, n_toys, rng):
+    out, adye = [], []
+    for _ in range(n_toys):
+        ibu = ibu_fn(lam_sampler(rng))
+        out.append(ibu.unfolded_)
+        adye.append(np.sqrt(np.diag(ibu.covariance_data_)))
+    return np.array(out), np.array(adye)
+
+
+@pytest.mark.slow
+def test_ibu_adye_data_errors_match_poisson_toys():
+    d = _toy(20000, efficiency=0.8, fake_rate=0.0)
+    rng = np.random.default_rng(1)
+    nature = make_gaussian_unfolding((10, 200000), efficiency=0.8, random_state=2)
+    pool = nature.nature_reco[nature.nature_pass_reco]
+    n_mean = 4000
+    edges_r, edges_g = np.linspace(-3, 3, 9), np.linspace(-2.5, 2.5, 6)
+
+    def one(X_data):
+        return IterativeBayesUnfolder(edges_r, edges_g, 4).fit(
+            d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco)
+
+    def sample(rng):
+        return pool[rng.choice(len(pool), size=rng.poisson(n_mean), replace=False)]
+
+    toys, adye = _poisson_data_toys(one, sample, 1000, rng)
+    ratio = adye.mean(axis=0) / toys.std(axis=0, ddof=1)
+    assert np.all(np.abs(ratio - 1) < 0.10), ratio
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prior, tol", [("uniform", 0.10), ("simulation", 0.15)])
+def test_ibu_adye_mc_errors_match_simulation_toys(prior, tol):
+    """The response's Monte Carlo term against Poisson resamplings of the simulation.
+
+    The prior is held fixed in the propagation (as Adye and pyunfold do), so with the simulation
+    as prior (which fluctuates with it) the agreement is looser.
+    """
+    d = _toy(4000, efficiency=0.8, fake_rate=0.0)
+    X_data = make_gaussian_unfolding((10, 50000), efficiency=0.8, random_state=3).nature_reco
+    X_data = X_data[np.all(np.isfinite(X_data), axis=1)]
+    edges_r, edges_g = np.linspace(-3, 3, 9), np.linspace(-2.5, 2.5, 6)
+
+    def one(w=None):
+        return IterativeBayesUnfolder(edges_r, edges_g, 4, prior=prior).fit(
+            d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco, sample_weight=w)
+
+    nominal = np.sqrt(np.diag(one().covariance_mc_))
+    rng = np.random.default_rng(4)
+    toys = [one(rng.poisson(1.0, size=len(d.sim_truth)).astype(float)).unfolded_
+            for _ in range(400)]
+    ratio = nominal / np.std(toys, axis=0, ddof=1)
+    assert np.all(np.abs(ratio - 1) < tol), ratio
+
+
+def test_ibu_multidimensional_flattened():
+    d = make_gaussian_unfolding(20000, n_features=2, correlation=0.5, random_state=0)
+    e = np.linspace(-3, 3, 7)
+    ibu = IterativeBayesUnfolder([e, e], [e, e], 6).fit(d.sim_reco, d.sim_truth, d.nature_reco)
+    assert ibu.unfolded_.shape == (36,)
+    grid = ibu.unfolded_.reshape(ibu.shape_gen_)
+    truth = np.histogram2d(*d.nature_truth.T, bins=[e, e])[0]
+    assert np.abs(grid - truth).sum() / truth.sum() < 0.08
+
+
+def test_ibu_histogram_as_hist():
+    pytest.importorskip("hist")
+    ibu = _fit_ibu(_toy(5000))
+    counts, variances, edges = ibu.histogram()
+    h = ibu.histogram(as_hist=True)
+    np.testing.assert_allclose(h.values(), counts)
+    np.testing.assert_allclose(h.variances(), variances)
+    np.testing.assert_array_equal(edges, EDGES_G)
+
+
+def test_ibu_bad_input():
+    d = _toy(2000)
+    X_data = d.nature_reco[d.nature_pass_reco]
+    ibu = IterativeBayesUnfolder(EDGES_R, EDGES_G)
+    with pytest.raises(ValueError, match="one row per simulated event"):
+        ibu.fit(d.sim_reco, d.sim_truth[:-1], X_data)
+    with pytest.raises(ValueError, match="pass_reco must be a boolean mask"):
+        ibu.fit(d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco[:-1])
+    with pytest.raises(ValueError, match="No simulated event passes"):
+        ibu.fit(d.sim_reco, d.sim_truth, X_data, pass_reco=np.zeros(len(d.sim_reco), bool))
+    with pytest.raises(ValueError, match="NaN or inf in .* row"):
+        ibu.fit(d.sim_reco, d.sim_truth, X_data)  # lost events hold NaN but pass_reco says True
+    with pytest.raises(ValueError, match="must be positive"):
+        ibu.fit(d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco,
+                pass_gen=d.sim_pass_truth, data_weight=-np.ones(len(X_data)))
+    with pytest.raises(ValueError, match="prior must be one of"):
+        IterativeBayesUnfolder(EDGES_R, EDGES_G, prior="flat").fit(
+            d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco,
+            pass_gen=d.sim_pass_truth)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        IterativeBayesUnfolder(EDGES_R[::-1], EDGES_G).fit(
+            d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco,
+            pass_gen=d.sim_pass_truth)
+    with pytest.raises(ValueError, match="2-D"):
+        ibu.fit(d.sim_reco[:, 0], d.sim_truth, X_data)
+
+
+# --------------------------------------------------------------------------------------------------
+# OmniFoldUnfolder
+# --------------------------------------------------------------------------------------------------
+def _exact_histogram_backend(n_bins):
+    """The histogram backend reduced to plain bin counts (no smoothing, no interpolation)."""
+    return sklhep.get_backend("histogram").set_params(
+        bins=n_bins, binning="uniform", smoothing=0.0, interpolation="none"
+    )
+
+
+def _binned_toy(n=10000, seed=0):
+    """A toy with truth-dependent misses and with fakes; out-of-range events are misses/fakes."""
+    d = make_gaussian_unfolding(n, efficiency=0.9, fake_rate=0.1, random_state=seed)
+    rng = np.random.default_rng(seed)
+    edges_r, edges_g = np.linspace(-3, 3, 13), np.linspace(-2.5, 2.5, 9)
+    t, x = d.sim_truth[:, 0], d.sim_reco[:, 0]
+    with np.errstate(invalid="ignore"):
+        lost = d.sim_pass_truth & (rng.uniform(size=len(t)) > 0.75 + 0.2 * np.tanh(t))
+        reco = d.sim_pass_reco & ~lost & (x >= edges_r[0]) & (x <= edges_r[-1])
+        gen = d.sim_pass_truth & (t >= edges_g[0]) & (t <= edges_g[-1])
+    keep = reco | gen
+    xd = d.nature_reco[d.nature_pass_reco, 0]
+    xd = xd[(xd >= edges_r[0]) & (xd <= edges_r[-1])]
+    index = lambda v, e: np.clip(np.searchsorted(e, v, side="right") - 1, 0, len(e) - 2)  # noqa
+    return {
+        "X_reco": d.sim_reco[keep], "X_gen": d.sim_truth[keep], "X_data": xd[:, None],
+        "pass_reco": reco[keep], "pass_gen": gen[keep], "edges": (edges_r, edges_g),
+        "idx_reco": np.where(reco[keep], index(np.nan_to_num(x[keep]), edges_r), 0.0)[:, None],
+        "idx_gen": np.where(gen[keep], index(np.nan_to_num(t[keep]), edges_g), 0.0)[:, None],
+        "idx_data": index(xd, edges_r)[:, None].astype(float),
+    }
+
+
+def test_binned_identity_omnifold_histogram_equals_ibu():
+    b = _binned_toy()
+    edges_r, edges_g = b["edges"]
+    eff_check = IterativeBayesUnfolder(edges_r, edges_g, 5).fit(
+        b["X_reco"], b["X_gen"], b["X_data"], pass_reco=b["pass_reco"], pass_gen=b["pass_gen"])
+    assert eff_check.efficiency_.max() < 0.95 and np.ptp(eff_check.efficiency_) > 0.1
+    assert eff_check.purity_.min() < 0.95
+    of = OmniFoldUnfolder(
+        step1_backend=_exact_histogram_backend(len(edges_r) - 1),
+        step2_backend=_exact_histogram_backend(len(edges_g) - 1),
+        n_iterations=5, random_state=0,
+    ).fit(b["idx_reco"], b["idx_gen"], b["idx_data"], pass_reco=b["pass_reco"],
+          pass_gen=b["pass_gen"])
+    gen = b["pass_gen"]
+    for k in range(5):
+        counts = np.bincount(b["idx_gen"][gen, 0].astype(int),
+                             weights=of.weights_history_["push"][k][gen],
+                             minlength=len(edges_g) - 1)
+        np.testing.assert_allclose(counts, eff_check.unfolded_history_[k], rtol=1e-9)
+
+
+def _closure(of, d, k):
+    w = of.weights_history_["push"][k - 1]
+    t = d.sim_truth[d.sim_pass_truth, 0]
+    w = w[d.sim_pass_truth]
+    mean = np.average(t, weights=w)
+    return mean, np.sqrt(np.average((t - mean) ** 2, weights=w))
+
+
+def test_omnifold_gaussian_em_recursion_quick():
+    """The paper's toy at 20k events with the (interpolating) histogram backend, 40 bins."""
+    d = make_gaussian_unfolding(20000, random_state=0)
+    backend = sklhep.get_backend("histogram").set_params(bins=40, binning="uniform")
+    of = OmniFoldUnfolder(backend, n_iterations=3, random_state=0).fit(
+        d.sim_reco, d.sim_truth, d.nature_reco)
+    for k in (1, 2, 3):
+        mu, sd = _closure(of, d, k)
+        emu, esd = em_recursion(k)
+        assert abs(mu - emu) < 0.02 and abs(sd - esd) < 0.02, (k, mu, sd, emu, esd)
+    # the normalisation follows the data
+    assert abs(of.weights_.sum() / len(d.nature_reco) - 1) < 0.005
+
+
+def _misses_toy(n, seed):
+    return make_gaussian_unfolding(n, efficiency=0.9, fake_rate=0.1, random_state=seed)
+
+
+def _fit_toy(d, **kw):
+    return OmniFoldUnfolder(**kw).fit(
+        d.sim_reco, d.sim_truth, d.nature_reco[d.nature_pass_reco],
+        pass_reco=d.sim_pass_reco, pass_gen=d.sim_pass_truth)
+
+
+@pytest.mark.slow
+def test_misses_and_fakes_regressed_vs_unit_shortcut():
+    d = _misses_toy(20000, 1)
+    backend = sklhep.get_backend("histogram").set_params(bins=40, binning="uniform")
+    good = _fit_toy(d, backend=backend, n_iterations=8, random_state=0)
+    bad = _fit_toy(d, backend=backend, n_iterations=8, misses="unit", random_state=0)
+    emu, esd = em_recursion(8)
+    mu, sd = _closure(good, d, 8)
+    assert abs(mu - emu) < 0.02 and abs(sd - esd) < 0.02
+    n_true = d.nature_pass_truth.sum()
+    assert abs(good.weights_[d.sim_pass_truth].sum() / n_true - 1) < 0.02
+    # pull weight 1 for misses keeps 10% of the simulation's truth: the answer is wrong
+    mu_b, sd_b = _closure(bad, d, 8)
+    assert abs(mu_b - emu) > 0.015 or abs(sd_b - esd) > 0.02
+    steps = {(g["iteration"], g["step"]) for g in good.diagnostics_}
+    assert {(1, "1"), (1, "1b"), (1, "2"), (1, "2b"), (8, "2b")} <= steps
+
+
+def _small(n=3000, seed=0, **kw):
+    d = make_gaussian_unfolding(n, efficiency=0.9, fake_rate=0.1, random_state=seed)
+    args = (d.sim_reco, d.sim_truth, d.nature_reco[d.nature_pass_reco])
+    masks = {"pass_reco": d.sim_pass_reco, "pass_gen": d.sim_pass_truth}
+    return d, args, masks
+
+
+def test_omnifold_results_and_diagnostics():
+    d, args, masks = _small()
+    of = OmniFoldUnfolder("histogram", n_iterations=2, random_state=0).fit(*args, **masks)
+    n = len(d.sim_truth)
+    assert of.weights_.shape == (n,)
+    assert of.weights_history_["pull"].shape == of.weights_history_["push"].shape == (2, n)
+    np.testing.assert_array_equal(of.weights_, of.weights_history_["push"][-1])
+    # predict_weights reproduces the push weights of the events with a particle level
+    gen = d.sim_pass_truth
+    np.testing.assert_allclose(of.predict_weights(d.sim_truth[gen]), of.weights_[gen], rtol=1e-10)
+    assert [g["step"] for g in of.diagnostics_] == ["1", "1b", "2", "2b"] * 2
+    for g in of.diagnostics_:
+        assert 0 < g["ess_fraction"] <= 1 and g["max_weight"] > 0 and g["n_clipped"] == 0
+        assert 0 < g["loss"] <= np.log(2) + 0.05 and 0 <= g["auc"] <= 1
+    counts, variances, edges = of.histogram(d.sim_truth[:, 0], np.linspace(-3, 3, 7))
+    assert counts.shape == variances.shape == (6,) and np.all(variances > 0)
+    k1, _, _ = of.histogram(d.sim_truth[:, 0], edges, iteration=1)
+    assert not np.allclose(k1, counts)
+
+
+def test_omnifold_weight_clip_counts_and_non_finite_raise():
+    d, args, masks = _small()
+    of = OmniFoldUnfolder("histogram", n_iterations=1, weight_clip=1.05, random_state=0).fit(
+        *args, **masks)
+    assert sum(g["n_clipped"] for g in of.diagnostics_) > 0
+    push = of.weights_[d.sim_pass_truth & d.sim_pass_reco]
+    assert push.max() <= 1.05**2 + 1e-12  # step 1 and step 2 each within [1/1.05, 1.05]
+    # a histogram without smoothing on disjoint samples: zero ratios raise, never become 1
+    exact = sklhep.get_backend("histogram").set_params(smoothing=0.0, interpolation="none")
+    X_reco, X_gen, X_data = args
+    with pytest.raises(ValueError, match="infinite or zero weight"):
+        OmniFoldUnfolder(exact, n_iterations=1).fit(X_reco, X_gen, X_data + 50, **masks)
+
+
+@pytest.mark.parametrize("joblib_backend", ["threading", pytest.param("loky", marks=pytest.mark.slow)])
+def test_omnifold_bootstrap_independent_of_n_jobs(joblib_backend):
+    from joblib import parallel_backend
+
+    d, args, masks = _small(2000)
+    kw = dict(n_iterations=1, n_bootstrap=3, random_state=3)
+    a = OmniFoldUnfolder("histogram", n_jobs=1, **kw).fit(*args, **masks)
+    with parallel_backend(joblib_backend):
+        b = OmniFoldUnfolder("histogram", n_jobs=2, **kw).fit(*args, **masks)
+    np.testing.assert_array_equal(a.bootstrap_weights_, b.bootstrap_weights_)
+    assert a.bootstrap_weights_.shape == (3, len(d.sim_truth))
+    assert not np.allclose(a.bootstrap_weights_[0], a.bootstrap_weights_[1])
+    cov = a.covariance(d.sim_truth[:, 0], np.linspace(-3, 3, 5))
+    _, variances, _ = a.histogram(d.sim_truth[:, 0], np.linspace(-3, 3, 5))
+    np.testing.assert_allclose(np.diag(cov), variances)
+
+
+def test_omnifold_progress_bar(capsys):
+    _, args, masks = _small(1500)
+    OmniFoldUnfolder("histogram", n_iterations=1, verbose=1).fit(*args, **masks)
+    assert "OmniFold" in capsys.readouterr().err
+
+
+def test_omnifold_clone_pickle_and_params():
+    d, args, masks = _small(1500)
+    of = OmniFoldUnfolder("histogram", n_iterations=1, random_state=0)
+    assert clone(of).get_params() == of.get_params()
+    of.fit(*args, **masks)
+    again = pickle.loads(pickle.dumps(of))
+    np.testing.assert_array_equal(again.predict_weights(d.sim_truth[:5]),
+                                  of.predict_weights(d.sim_truth[:5]))
+
+
+@pytest.mark.parametrize(
+    "check",
+    ["check_no_attributes_set_in_init", "check_parameters_default_constructible",
+     "check_get_params_invariance", "check_set_params", "check_estimator_cloneable",
+     "check_estimator_repr", "check_do_not_raise_errors_in_init_or_set_params"],
+)
+@pytest.mark.parametrize("Estimator", [OmniFoldUnfolder, IterativeBayesUnfolder])
+def test_applicable_sklearn_checks(check, Estimator):
+    """The checks that do not call fit(X, y): the unfolders' fit takes three samples."""
+    from sklearn.utils import estimator_checks
+
+    fn = getattr(estimator_checks, check, None)
+    if fn is None:
+        pytest.skip(f"{check} is not in this scikit-learn")
+    est = Estimator() if Estimator is OmniFoldUnfolder else Estimator(5, 5)
+    fn(Estimator.__name__, est)
+
+
+def test_omnifold_bad_input():
+    d, args, masks = _small(1500)
+    of = OmniFoldUnfolder("histogram", n_iterations=1)
+    X_reco, X_gen, X_data = args
+    with pytest.raises(ValueError, match="one row per simulated event"):
+        of.fit(X_reco[:-1], X_gen, X_data, **masks)
+    with pytest.raises(ValueError, match="pass_gen must be a boolean mask"):
+        of.fit(*args, pass_reco=masks["pass_reco"], pass_gen=masks["pass_gen"][:10])
+    with pytest.raises(ValueError, match="No simulated event passes"):
+        of.fit(*args, pass_reco=np.zeros(len(X_reco), bool), pass_gen=masks["pass_gen"])
+    with pytest.raises(ValueError, match="NaN or inf in 1 row"):
+        bad = X_gen.copy()
+        bad[np.flatnonzero(masks["pass_gen"])[3]] = np.nan
+        of.fit(X_reco, bad, X_data, **masks)
+    with pytest.raises(ValueError, match="must be positive"):
+        of.fit(*args, **masks, sample_weight=np.r_[-np.ones(len(X_reco) - 1), 1.0])
+    with pytest.raises(ValueError, match="data_weight must have one entry"):
+        of.fit(*args, **masks, data_weight=np.ones(3))
+    with pytest.raises(ValueError, match="features of X_reco"):
+        of.fit(X_reco, X_gen, np.c_[X_data, X_data], **masks)
+    reco, gen = masks["pass_reco"].copy(), masks["pass_gen"].copy()
+    reco[0] = gen[0] = False
+    with pytest.raises(ValueError, match="neither"):
+        of.fit(*args, pass_reco=reco, pass_gen=gen)
+    with pytest.raises(ValueError, match="weight_clip"):
+        OmniFoldUnfolder(weight_clip=(2, 1)).fit(*args, **masks)
+    with pytest.raises(ValueError, match="misses"):
+        OmniFoldUnfolder(misses="one").fit(*args, **masks)
+    with pytest.raises(ValueError, match="n_iterations"):
+        OmniFoldUnfolder(n_iterations=0).fit(*args, **masks)
+    with pytest.raises(ValueError, match="Unknown backend|nope"):
+        OmniFoldUnfolder("nope", n_iterations=1).fit(*args, **masks)
+
+
+def _em_check(of, d, ks, tol):
+    out = {}
+    for k in ks:
+        mu, sd = _closure(of, d, k)
+        emu, esd = em_recursion(k)
+        out[k] = (round(mu, 4), round(sd, 4))
+        assert abs(mu - emu) < tol and abs(sd - esd) < tol, (k, mu, sd, emu, esd)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["bdt", "mlp"])
+def test_omnifold_gaussian_em_recursion_100k(backend):
+    """The paper's toy: every iteration follows the exact EM recursion within 0.015."""
+    from _helpers import backend_available
+
+    if not backend_available(backend):
+        pytest.skip(f"backend {backend!r} is not installed")
+    d = make_gaussian_unfolding(100000, random_state=0)
+    of = OmniFoldUnfolder(backend, n_iterations=8, random_state=0).fit(
+        d.sim_reco, d.sim_truth, d.nature_reco)
+    print(_em_check(of, d, range(1, 9), 0.015))
+
+
+def test_omnifold_prior_weights_carried_in_both_steps():
+    """Simulation N(0, 1.5) reweighted to N(0, 1) by sample_weight unfolds like N(0, 1).
+
+    Ignoring the prior weights in either step starts the recursion from N(0, 1.5) instead, which
+    is 0.09 away in the std at iteration 1.
+    """
+    from scipy.stats import norm
+
+    backend = sklhep.get_backend("histogram").set_params(bins=40, binning="uniform")
+    data = make_gaussian_unfolding(20000, random_state=5)
+    wide = make_gaussian_unfolding(20000, sim_scale=1.5, random_state=6)
+    t = wide.sim_truth[:, 0]
+    w = norm.pdf(t) / norm.pdf(t, scale=1.5)
+    results = []
+    for sim, weight in ((data, None), (wide, w)):
+        of = OmniFoldUnfolder(backend, n_iterations=2, random_state=0).fit(
+            sim.sim_reco, sim.sim_truth, data.nature_reco, sample_weight=weight)
+        ww = of.weights_ * (1.0 if weight is None else weight)
+        mean = np.average(sim.sim_truth[:, 0], weights=ww)
+        sd = np.sqrt(np.average((sim.sim_truth[:, 0] - mean) ** 2, weights=ww))
+        ess = ww.sum() ** 2 / np.sum(ww**2)
+        results.append((mean, sd, ess))
+    (m0, s0, n0), (m1, s1, n1) = results
+    sigma_mean = s0 * np.sqrt(1 / n0 + 1 / n1)
+    sigma_sd = s0 * np.sqrt(1 / (2 * n0) + 1 / (2 * n1)) * 1.5  # kurtosis of weighted events
+    assert abs(m1 - m0) < 2 * sigma_mean and abs(s1 - s0) < 2 * sigma_sd, results
+    emu, esd = em_recursion(2)
+    assert abs(m1 - emu) < 0.02 and abs(s1 - esd) < 0.02
+
+
+def em_recursion_nd(k, mu, cov, mu_t, cov_t, smear):
+    """The multivariate EM recursion: (mean vector, covariance) of iteration k."""
+    E = smear**2 * np.eye(len(mu))
+    for _ in range(k):
+        A = cov @ np.linalg.inv(cov + E)
+        mu, cov = mu + A @ (mu_t - mu), cov - A @ cov + A @ (cov_t + E) @ A.T
+    return mu, cov
+
+
+@pytest.mark.slow
+def test_omnifold_four_dimensions_bdt():
+    """4-D correlated Gaussians (correlation 0.5 in nature, 0 in simulation), where binned IBU
+    cannot run: marginal means and stds within 0.01, correlations within 0.02 of the exact
+    recursion."""
+    pytest.importorskip("xgboost")
+    d = make_gaussian_unfolding(100000, n_features=4, correlation=0.5, random_state=0)
+    K = 4
+    of = OmniFoldUnfolder("bdt", n_iterations=K, random_state=0).fit(
+        d.sim_reco, d.sim_truth, d.nature_reco)
+    cov_t = 0.64 * (np.full((4, 4), 0.5) + 0.5 * np.eye(4))
+    mu_k, cov_k = em_recursion_nd(K, np.zeros(4), np.eye(4), np.full(4, 0.2), cov_t, 0.5)
+    w = of.weights_
+    mean = np.average(d.sim_truth, axis=0, weights=w)
+    cov = np.cov(d.sim_truth, rowvar=False, aweights=w)
+    sd, sd_k = np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov_k))
+    corr, corr_k = cov / np.outer(sd, sd), cov_k / np.outer(sd_k, sd_k)
+    print(mean, sd, corr[np.triu_indices(4, 1)], mu_k, sd_k, corr_k[0, 1])
+    assert np.all(np.abs(mean - mu_k) < 0.01)
+    assert np.all(np.abs(sd - sd_k) < 0.01)
+    assert np.all(np.abs(corr - corr_k)[np.triu_indices(4, 1)] < 0.02)
+
+
+@pytest.mark.slow
+def test_omnifold_bootstrap_coverage():
+    """Over 100 toys the bootstrap 68% band (data and simulation resampled) covers the truth in
+    63-73% of the bins."""
+    from scipy.stats import norm
+
+    edges = np.linspace(-2.4, 2.4, 13)
+    backend = sklhep.get_backend("histogram").set_params(bins=30, binning="uniform")
+    rng = np.random.default_rng(11)
+    covered = []
+    for toy in range(100):
+        n_nat = rng.poisson(3000)
+        d = make_gaussian_unfolding((10000, n_nat), random_state=1000 + toy)
+        of = OmniFoldUnfolder(backend, n_iterations=3, n_bootstrap=25, bootstrap_simulation=True,
+                              random_state=toy).fit(d.sim_reco, d.sim_truth, d.nature_reco)
+        counts, variances, _ = of.histogram(d.sim_truth[:, 0], edges)
+        expected = 3000 * np.diff(norm.cdf(edges, 0.2, 0.8))
+        covered.append(np.abs(counts - expected) < np.sqrt(variances))
+    fraction = float(np.mean(covered))
+    print("coverage", fraction)
+    assert 0.63 <= fraction <= 0.73
+
+
+def _triangular(p, q):
+    p, q = p / p.sum(), q / q.sum()
+    s = p + q
+    keep = s > 0
+    return 0.5 * float(np.sum((p[keep] - q[keep]) ** 2 / s[keep])) * 1000
+
+
+@pytest.mark.slow
+def test_omnifold_jets_between_shower_settings():
+    """Jet mass, multiplicity, width and tau21 unfolded together, from detector-level jets of the
+    built-in shower at alpha_s(mZ) = 0.118 to the particle level of alpha_s(mZ) = 0.135: every
+    observable closer (triangular discriminator) to the truth than the detector level and than
+    IBU of that observable alone."""
+    pytest.importorskip("xgboost")
+    from sklhep.datasets import DetectorSmearing, make_jets
+    from sklhep.preprocessing import JetObservables
+
+    names = ["mass", "multiplicity", "width", "tau21"]
+    obs = JetObservables(observables=names)
+    levels = {}
+    for key, alphas, seed in (("sim", 0.118, 1), ("nat", 0.135, 2)):
+        X, _ = make_jets(15000, "both", alphas_mz=alphas, random_state=seed)
+        det = DetectorSmearing(n_extra=2.0, random_state=seed + 10).fit(X)
+        Xd, passed = det.smear(X)
+        levels[key] = (obs.fit_transform(X), obs.transform(Xd), passed)
+    gen_s, reco_s, pass_s = levels["sim"]
+    gen_n, reco_n, pass_n = levels["nat"]
+    of = OmniFoldUnfolder("bdt", n_iterations=4, random_state=0).fit(
+        reco_s, gen_s, reco_n[pass_n], pass_reco=pass_s)
+    report = {}
+    for j, name in enumerate(names):
+        edges = np.unique(np.quantile(gen_n[:, j], np.linspace(0, 1, 16)))
+        edges[0], edges[-1] = edges[0] - 1e-9, edges[-1] + 1e-9
+        truth = np.histogram(gen_n[:, j], edges)[0].astype(float)
+        unfolded = of.histogram(np.clip(gen_s[:, j], edges[0], edges[-1]), edges)[0]
+        detector = np.histogram(np.clip(reco_n[pass_n, j], edges[0], edges[-1]), edges)[0]
+        ibu = IterativeBayesUnfolder(edges, edges, 4).fit(
+            np.clip(reco_s[:, [j]], edges[0], edges[-1]), np.clip(gen_s[:, [j]], edges[0],
+                                                                   edges[-1]),
+            np.clip(reco_n[pass_n][:, [j]], edges[0], edges[-1]), pass_reco=pass_s)
+        report[name] = (_triangular(unfolded, truth), _triangular(detector, truth),
+                        _triangular(ibu.unfolded_, truth))
+    print(report)
+    for name, (d_of, d_det, d_ibu) in report.items():
+        assert d_of < d_det and d_of < d_ibu, (name, report[name])
+
+
+def _background_toy(n, seed):
+    """Nature with 10% misses and 10% fakes, plus a 10% background in the data that a simulated
+    background sample (twice as large, weight -1/2) subtracts."""
+    d = make_gaussian_unfolding(n, efficiency=0.9, fake_rate=0.1, random_state=seed)
+    rng = np.random.default_rng(seed)
+    signal = d.nature_reco[d.nature_pass_reco]
+    n_bkg = int(round(len(signal) / 9))
+    bkg_data = rng.normal(1.5, 0.5, size=(n_bkg, 1))
+    bkg_sim = rng.normal(1.5, 0.5, size=(2 * n_bkg, 1))
+    X_data = np.concatenate([signal, bkg_data, bkg_sim])
+    data_weight = np.r_[np.ones(len(signal) + n_bkg), np.full(2 * n_bkg, -0.5)]
+    return d, X_data, data_weight
+
+
+def _signed_ok(backend):
+    caps = sklhep.backend_capabilities(sklhep.get_backend(backend))
+    return getattr(caps, "signed_weights", False)
+
+
+def _check_background(of, d, ks, tol):
+    _em_check(of, d, ks, tol)
+    n_true = d.nature_pass_truth.sum()
+    total = of.weights_[d.sim_pass_truth].sum()
+    assert abs(total / n_true - 1) < 0.01, total / n_true
+
+
+def test_omnifold_background_subtraction_negative_weights_quick():
+    if not _signed_ok("histogram"):
+        pytest.skip("the histogram backend does not take signed weights")
+    d, X_data, wd = _background_toy(20000, 3)
+    backend = sklhep.get_backend("histogram").set_params(bins=40, binning="uniform")
+    of = OmniFoldUnfolder(backend, n_iterations=3, random_state=0).fit(
+        d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco, pass_gen=d.sim_pass_truth,
+        data_weight=wd)
+    _check_background(of, d, (1, 2, 3), 0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["bdt", "mlp"])
+def test_omnifold_misses_fakes_background_100k(backend):
+    """10% misses, 10% fakes and a 10% background subtracted by negative data weights: every
+    iteration within 0.015 of the EM recursion and the normalisation within 1%."""
+    from _helpers import backend_available
+
+    if not backend_available(backend) or not _signed_ok(backend):
+        pytest.skip(f"backend {backend!r} missing or without signed weights")
+    d, X_data, wd = _background_toy(100000, 4)
+    of = OmniFoldUnfolder(backend, n_iterations=8, random_state=0).fit(
+        d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco, pass_gen=d.sim_pass_truth,
+        data_weight=wd)
+    _check_background(of, d, range(1, 9), 0.015)
