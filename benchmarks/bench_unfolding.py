@@ -80,8 +80,9 @@ def main():
         import pyunfold
 
         t0 = time.perf_counter()
+        data = ibu.purity_ * ibu.data_  # fakes: gen outside the edges, reco inside
         res = pyunfold.iterative_unfold(
-            data=ibu.data_, data_err=np.sqrt(ibu.data_), response=ibu.response_,
+            data=data, data_err=ibu.purity_ * np.sqrt(ibu.data_), response=ibu.response_,
             response_err=np.full_like(ibu.response_, 1e-3), efficiencies=ibu.efficiency_,
             efficiencies_err=np.full_like(ibu.efficiency_, 1e-3),
             prior=ibu.prior_ / ibu.prior_.sum(), ts_stopping=-1.0, max_iter=K)

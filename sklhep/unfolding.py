@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
@@ -510,27 +510,36 @@ def _clip_bounds(weight_clip):
 
 
 def _auc(g, y, w):
-    """Weighted ROC AUC of the log ratio (rank-based, so infinite outputs keep their order; NaN
-    outputs give NaN here and an error where the weights are formed)."""
+    """Weighted ROC AUC of score ``g`` for class 1 against class 0, ties counted half.
+
+    One sort (the diagnostics run at every step on every event); rank-based, so infinite log
+    ratios keep their order. NaN scores give NaN here and an error where the weights are formed.
+    """
     if np.isnan(g).any():
         return float("nan")
-    finite = g[np.isfinite(g)]
-    lo, hi = (finite.min() - 1.0, finite.max() + 1.0) if finite.size else (-1.0, 1.0)
-    return float(roc_auc_score(y, np.nan_to_num(g, posinf=hi, neginf=lo), sample_weight=w))
-
-
-def _balanced_loss(g, y, w):
-    """Class-balanced binary cross-entropy of ``sigmoid(g)`` (log 2 carries no information)."""
-    out = 0.0
-    for label, sign in ((1, -1.0), (0, 1.0)):
-        m = y == label
-        out += 0.5 * np.sum(w[m] * np.logaddexp(0.0, sign * g[m])) / np.sum(w[m])
-    return float(out)
+    order = np.argsort(g, kind="stable")
+    gs, ys, ws = g[order], y[order], w[order]
+    group = np.cumsum(np.r_[True, gs[1:] != gs[:-1]]) - 1
+    c1 = np.bincount(group, weights=np.where(ys == 1, ws, 0.0))
+    c0 = np.bincount(group, weights=np.where(ys == 0, ws, 0.0))
+    below = np.cumsum(c0) - c0
+    return float(np.sum(c1 * (below + 0.5 * c0)) / (c1.sum() * c0.sum()))
 
 
 def _ess_fraction(w):
     s2 = np.sum(w**2)
     return float(np.sum(w) ** 2 / s2 / len(w)) if s2 > 0 else 0.0
+
+
+def _paired_folds(cv, n, seed):
+    """Folds over ``n`` events for a fit whose two classes are the same events: each event's two
+    copies (rows ``i`` and ``n + i``) are held out together."""
+    splitter = KFold(cv, shuffle=True, random_state=seed) if isinstance(cv, numbers.Integral) \
+        else cv
+    folds = []
+    for train, test in splitter.split(np.zeros((n, 1)), np.zeros(n)):
+        folds.append((np.r_[train, train + n], np.r_[test, test + n]))
+    return folds
 
 
 class _Step:
@@ -541,23 +550,36 @@ class _Step:
         self.backend = backend
         self.seed = seed
 
-    def fit(self, X1, w1, X0, w0):
-        from .ratio import LikelihoodRatioEstimator
+    def fit(self, X1, w1, X0, w0, *, cross_fit=False, same_events=False):
+        """Fit class 1 (X1, w1) against class 0 (X0, w0).
+
+        With ``cross_fit`` (and ``cv`` set) every training event is scored by a fold model that
+        did not see it. ``same_events`` says that X1 and X0 are the same events under two
+        weightings (step 2): both copies of an event then go to the same fold.
+        """
+        from .ratio import LikelihoodRatioEstimator, balanced_log_loss_score
 
         s = self.settings
         X = np.concatenate([X0, X1])
         y = np.concatenate([np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)])
         w = np.concatenate([w0, w1])
+        cv = s["cv"] if cross_fit else None
+        if cv is not None and same_events:
+            cv = _paired_folds(cv, len(X0), self.seed)
         self.model_ = LikelihoodRatioEstimator(
-            backend=self.backend, loss=s["loss"], n_jobs=s["inner_jobs"], random_state=self.seed
+            backend=self.backend, loss=s["loss"], cv=cv, n_jobs=s["inner_jobs"],
+            random_state=self.seed,
         ).fit(X, y, sample_weight=w)
         # The classes are balanced inside the LRE, so its ratio compares normalised densities;
         # the ratio of the totals restores the absolute normalisation of the reweighting.
         self.log_norm_ = float(np.log(np.sum(w1)) - np.log(np.sum(w0)))
-        g = self.model_.decision_function(X)
+        if cv is None:
+            g = self.model_.decision_function(X)
+        else:
+            g = self.model_.oof_decision_function_
         half = 0.5 * np.sum(w)
         wb = np.where(y == 1, w * half / np.sum(w1), w * half / np.sum(w0))
-        self.loss_ = _balanced_loss(g, y, wb)
+        self.loss_ = -balanced_log_loss_score(g, y, wb)
         self.auc_ = _auc(g, y, wb)
         self.g_train_ = g
         self.n0_ = len(X0)
@@ -637,7 +659,7 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         t0 = time.perf_counter()
         steps = [
             _Step(settings, settings["step1_backend"], draw()).fit(
-                X_data, wd, X_reco[reco], w0[reco] * push[reco]
+                X_data, wd, X_reco[reco], w0[reco] * push[reco], cross_fit=True
             )
             for _ in range(settings["n_ensemble"])
         ]
@@ -665,7 +687,8 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         # Step 2: simulation with the pull weights vs with the previous push weights.
         t0 = time.perf_counter()
         step = _Step(settings, settings["step2_backend"], draw()).fit(
-            X_gen[gen], w0[gen] * pull[gen], X_gen[gen], w0[gen] * push[gen]
+            X_gen[gen], w0[gen] * pull[gen], X_gen[gen], w0[gen] * push[gen], cross_fit=True,
+            same_events=True,
         )
         r2, n_clip = _to_ratio(step.log_ratio_den(), bounds, _STEP_NAMES["2"], k + 1)
         new_push = push.copy()
@@ -730,6 +753,14 @@ class OmniFoldUnfolder(BaseEstimator):
         The machine of the detector-level steps (1, 2b) and of the particle-level steps (2, 1b).
     loss : {"bce", "mlc", "mse", "sqrt"}, default="bce"
         The loss of every likelihood-ratio fit.
+    cv : None, int or cross-validation splitter, default=None
+        Cross-fitting of steps 1 and 2: the weights of the training events come from fold models
+        that did not see them (``oof_decision_function_`` of the step's
+        :class:`~sklhep.LikelihoodRatioEstimator`), so a model cannot pass its own fluctuations
+        on as weights. An int ``k`` gives shuffled ``k``-fold splits seeded from
+        ``random_state``; in step 2, whose two classes are the same events, both copies of an
+        event are held out together. None reads the weights from the model trained on all
+        events. Steps 1b and 2b predict for events outside their training set and never need it.
     weight_clip : float, (float, float) or None, default=None
         Keep every step's ratio in ``[1/weight_clip, weight_clip]`` (or ``[low, high]``); the
         number clipped is recorded in ``diagnostics_``. None clips nothing, and an infinite or
@@ -766,8 +797,8 @@ class OmniFoldUnfolder(BaseEstimator):
         ``"pull"`` and ``"push"`` weights of every iteration.
     diagnostics_ : list of dict
         One entry per step and iteration: ``iteration``, ``step`` ("1", "1b", "2", "2b"),
-        ``loss`` (class-balanced cross-entropy on the training events; ``log 2`` carries no
-        information), ``auc``, ``ess_fraction`` (effective sample size over N of the new
+        ``loss`` (class-balanced cross-entropy on the training events, out-of-fold with ``cv``;
+        ``log 2`` carries no information), ``auc``, ``ess_fraction`` (effective sample size over N of the new
         weights), ``max_weight``, ``n_clipped``, ``seconds``.
     bootstrap_weights_ : ndarray of shape (n_bootstrap, n_sim)
         Per replica, the final weight factor on ``sample_weight`` (its push weights times its
@@ -814,6 +845,7 @@ class OmniFoldUnfolder(BaseEstimator):
         "step1_backend": [str, HasMethods(["fit", "predict_proba"]), None],
         "step2_backend": [str, HasMethods(["fit", "predict_proba"]), None],
         "loss": [StrOptions({"bce", "mlc", "mse", "sqrt"})],
+        "cv": [None, Interval(numbers.Integral, 2, None, closed="left"), HasMethods(["split"])],
         "weight_clip": [Interval(numbers.Real, 1, None, closed="neither"), tuple, list, None],
         "misses": [StrOptions({"regress", "unit"})],
         "fakes": [StrOptions({"regress", "unit"})],
@@ -833,6 +865,7 @@ class OmniFoldUnfolder(BaseEstimator):
         step1_backend=None,
         step2_backend=None,
         loss="bce",
+        cv=None,
         weight_clip=None,
         misses="regress",
         fakes="regress",
@@ -848,6 +881,7 @@ class OmniFoldUnfolder(BaseEstimator):
         self.step1_backend = step1_backend
         self.step2_backend = step2_backend
         self.loss = loss
+        self.cv = cv
         self.weight_clip = weight_clip
         self.misses = misses
         self.fakes = fakes
@@ -895,6 +929,7 @@ class OmniFoldUnfolder(BaseEstimator):
             "step1_backend": self.backend if self.step1_backend is None else self.step1_backend,
             "step2_backend": self.backend if self.step2_backend is None else self.step2_backend,
             "loss": self.loss,
+            "cv": self.cv,
             "bounds": bounds,
             "misses": self.misses,
             "fakes": self.fakes,
