@@ -9,6 +9,7 @@ import sys
 
 # Document the checkout itself, whether or not sklhep is installed.
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "_ext")))
 
 import sklhep  # noqa: E402
 
@@ -25,6 +26,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "matplotlib.sphinxext.plot_directive",
     "numpydoc",
+    "sklhep_api",
 ]
 # `.. plot::` runs its code at build time (Agg) and embeds the figure.
 plot_include_source = False
@@ -47,4 +49,4 @@ numpydoc_validation_checks = set()
 
 html_theme = "alabaster"
 html_title = f"sklhep {release}"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_ext"]

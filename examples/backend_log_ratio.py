@@ -6,10 +6,10 @@ both of its losses and the ``histogram`` backend, and draws g(x) and its residua
 
 Run::
 
-    python examples/backend_log_ratio.py [figure.png]
+    python examples/backend_log_ratio.py [--quick] [--out backend_log_ratio.png]
 """
 
-import sys
+import argparse
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,10 +47,15 @@ def make_figure(n_per_class=20_000, seed=0):
     return fig
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 000 events per class")
+    parser.add_argument("--out", default="backend_log_ratio.png")
+    args = parser.parse_args(argv)
+    fig = make_figure(n_per_class=2_000 if args.quick else 20_000)
+    fig.savefig(args.out, dpi=120)
+    print(f"wrote {args.out}")
+
+
 if __name__ == "__main__":
-    figure = make_figure()
-    if len(sys.argv) > 1 and sys.argv[1].endswith((".png", ".pdf", ".svg")):
-        figure.savefig(sys.argv[1], dpi=120)
-        print(f"wrote {sys.argv[1]}")
-    else:
-        plt.show()
+    main()

@@ -7,10 +7,10 @@ multiplicity alone as a reference.
 
 Run::
 
-    python examples/cwola_quark_gluon.py [figure.png]
+    python examples/cwola_quark_gluon.py [--quick] [--out cwola_quark_gluon.png]
 """
 
-import sys
+import argparse
 
 import matplotlib.pyplot as plt
 
@@ -42,8 +42,15 @@ def make_figure(n_jets=20_000, seed=0):
     return fig
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 500 jets per mixture")
+    parser.add_argument("--out", default="cwola_quark_gluon.png")
+    args = parser.parse_args(argv)
+    fig = make_figure(n_jets=1_500 if args.quick else 20_000)
+    fig.savefig(args.out, dpi=120)
+    print(f"wrote {args.out}")
+
+
 if __name__ == "__main__":
-    fig = make_figure()
-    out = sys.argv[1] if len(sys.argv) > 1 else "cwola_quark_gluon.png"
-    fig.savefig(out, dpi=120)
-    print(f"wrote {out}")
+    main()

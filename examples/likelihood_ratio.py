@@ -7,10 +7,10 @@ by isotonic calibration. The figure shows learned against exact log ratio.
 
 Run::
 
-    python examples/likelihood_ratio.py [figure.png]
+    python examples/likelihood_ratio.py [--quick] [--out likelihood_ratio.png]
 """
 
-import sys
+import argparse
 
 import matplotlib.pyplot as plt
 from sklearn.linear_model import LogisticRegression
@@ -21,9 +21,9 @@ from sklhep.datasets import make_gaussian_pair
 from sklhep.plotting import plot_ratio_calibration
 
 
-def make_figure(seed=0):
-    X, y, log_ratio = make_gaussian_pair((60_000, 20_000), n_features=2, random_state=seed)
-    X_test, y_test, _ = make_gaussian_pair(20_000, n_features=2, random_state=seed + 1)
+def make_figure(seed=0, n=20_000):
+    X, y, log_ratio = make_gaussian_pair((3 * n, n), n_features=2, random_state=seed)
+    X_test, y_test, _ = make_gaussian_pair(n, n_features=2, random_state=seed + 1)
     models = {
         "bdt": LikelihoodRatioEstimator(sklhep.get_backend("bdt"), random_state=seed),
         "linear, C=1e-5 (uncalibrated)": LikelihoodRatioEstimator(LogisticRegression(C=1e-5)),
@@ -43,8 +43,15 @@ def make_figure(seed=0):
     return fig
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 000 events in the smaller class")
+    parser.add_argument("--out", default="likelihood_ratio.png")
+    args = parser.parse_args(argv)
+    fig = make_figure(n=2_000 if args.quick else 20_000)
+    fig.savefig(args.out, dpi=120)
+    print(f"wrote {args.out}")
+
+
 if __name__ == "__main__":
-    fig = make_figure()
-    out = sys.argv[1] if len(sys.argv) > 1 else "likelihood_ratio.png"
-    fig.savefig(out, dpi=120)
-    print(f"wrote {out}")
+    main()

@@ -16,7 +16,7 @@ pairwise EMD matrices (R = 0.4, beta = 1; ``--n-jobs`` solver threads), and draw
 and their ratio against 9/4. It takes about two minutes with the default 500 jets per flavour on
 two cores.
 
-    python examples/plot_correlation_dimension.py [--n-jets 500] [--out corrdim.png]
+    python examples/plot_correlation_dimension.py [--quick] [--n-jets 500] [--out corrdim.png]
 """
 
 import argparse
@@ -37,12 +37,16 @@ from sklhep.emd import EMDTransformer, correlation_dimension  # noqa: E402
 from sklhep.plotting import plot_correlation_dimension  # noqa: E402
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description="Correlation dimension of quark and gluon jets")
-    parser.add_argument("--n-jets", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="60 jets per flavour, 8 Q bins")
+    parser.add_argument("--n-jets", type=int, default=None, help="jets per flavour (500)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default="correlation_dimension.png")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.n_jets is None:
+        args.n_jets = 60 if args.quick else 500
+    n_edges = 8 if args.quick else 14
 
     quarks, _ = make_jets(args.n_jets, flavor="quark", pt=500.0, R=0.4, random_state=1)
     gluons, _ = make_jets(args.n_jets, flavor="gluon", pt=500.0, R=0.4, random_state=2)
@@ -52,7 +56,7 @@ def main():
 
     # common log-spaced Q edges covering both samples (EMD in GeV: the jets have pt = 500 GeV)
     iu = np.triu_indices(args.n_jets, 1)
-    edges = np.geomspace(np.quantile(d_quark[iu], 0.002), np.quantile(d_gluon[iu], 0.95), 14)
+    edges = np.geomspace(np.quantile(d_quark[iu], 0.002), np.quantile(d_gluon[iu], 0.95), n_edges)
     q, dim_q, err_q = correlation_dimension(d_quark, bins=edges)
     _, dim_g, err_g = correlation_dimension(d_gluon, bins=edges)
 

@@ -20,6 +20,7 @@ _LAZY = {
     **_builtin_backend_classes(),
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
+    "TopicDemixer": "sklhep.topics",
     "EMDTransformer": "sklhep.emd",
     "OmniFoldUnfolder": "sklhep.unfolding",
     "IterativeBayesUnfolder": "sklhep.unfolding",
@@ -28,7 +29,9 @@ _LAZY = {
     "EFPTransformer": "sklhep.preprocessing",
     "DetectorSmearing": "sklhep.datasets",
 }
-_SUBMODULES = ("backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "unfolding")
+_SUBMODULES = (
+    "backends", "datasets", "emd", "metrics", "plotting", "preprocessing", "topics", "unfolding",
+)
 
 __all__ = [
     "BackendCapabilities",

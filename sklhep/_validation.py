@@ -224,7 +224,6 @@ def check_two_classes(y, *, what="y", meaning="the two classes"):
         For None, an empty or multi-dimensional ``y``, NaN or inf, a continuous target, one label
         only or more than two labels.
     """
-    from sklearn.utils.multiclass import type_of_target
     from sklearn.utils.validation import column_or_1d
 
     if y is None:
@@ -237,8 +236,7 @@ def check_two_classes(y, *, what="y", meaning="the two classes"):
     y = _label_array(y, what, meaning)
     if y.dtype.kind == "O":
         y = y.astype(str) if all(isinstance(v, str) for v in y) else y
-    kind = type_of_target(y)
-    if kind == "continuous":
+    if y.dtype.kind == "f" and np.any(y != np.floor(y)):
         raise ValueError(
             f"{what} must label {meaning} with two class labels; got a continuous target "
             f"(e.g. {y[0]!r})."

@@ -104,12 +104,12 @@ def balanced_weights(y, sample_weight):
 
     ``y`` holds class indices 0 and 1; each class must have a positive total weight.
     """
-    w = np.asarray(sample_weight, dtype=float).copy()
-    totals = [_class_total(w, y == label, label, "both classes need events") for label in (0, 1)]
-    half = (totals[0] + totals[1]) / 2.0
+    w = np.asarray(sample_weight, dtype=float)
+    totals = np.bincount(y, weights=w, minlength=2)
     for label in (0, 1):
-        w[y == label] *= half / totals[label]
-    return w
+        if not totals[label] > 0:
+            _class_total(w, y == label, label, "both classes need events")
+    return w * (totals.sum() / 2.0 / totals)[y]
 
 
 def _check_loss_for(backend, loss, caps):

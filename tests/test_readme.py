@@ -10,3 +10,33 @@ def test_ci_runs_exactly_the_readme_commands():
     assert len(commands) == 2, commands
     for line in commands:
         assert line.strip() in readme, f"{line!r} is in .ci/run but not in README.md"
+
+
+def _python_blocks(text):
+    blocks, inside, current = [], False, []
+    for line in text.splitlines():
+        if line.strip() == "```python":
+            inside, current = True, []
+        elif inside and line.strip() == "```":
+            inside = False
+            blocks.append("\n".join(current))
+        elif inside:
+            current.append(line)
+    return blocks
+
+
+def test_readme_fifteen_line_example_runs(capsys):
+    import pytest
+
+    pytest.importorskip("xgboost")
+    readme = (ROOT / "README.md").read_text()
+    first = readme.split("```bash")[1]
+    assert first.strip().splitlines()[0].endswith("sklhep demo --quick")
+    assert "sklhep-demo/report.html" in readme.split("```bash")[0]
+    code = _python_blocks(readme)[0]
+    assert len(code.splitlines()) <= 15
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    auc = float(out.split("quark/gluon AUC:")[1].split()[0])
+    assert "cwola__backend" in out
+    assert 0.7 < auc < 0.9, out

@@ -10,6 +10,7 @@ from .toys import (
     make_gaussian_mixtures,
     make_gaussian_pair,
     make_gaussian_unfolding,
+    make_topic_mixtures,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "make_gaussian_unfolding",
     "make_jets",
     "make_mixtures",
+    "make_topic_mixtures",
 ]

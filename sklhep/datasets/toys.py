@@ -8,6 +8,9 @@ Three families, used by the tests and benchmarks of the whole library:
 * :func:`make_gaussian_mixtures` and :func:`make_exponential_mixtures`: two mixtures M1 and M2 of a
   signal and a background density with known signal fractions (the CWoLa setting), with the mixture
   label, the hidden truth label and the exact pure log ratio ``log p_S(x)/p_B(x)``.
+* :func:`make_topic_mixtures`: two mixtures of two mutually irreducible "topics" (the jet-topics
+  setting) with their analytic reducibility factors ``kappa``: "sep" (pure regions of finite
+  mass), "beta" (anchors at the endpoints) and "gauss" (anchors at infinity).
 * :func:`make_gaussian_unfolding`: the OmniFold Gaussian closure test (simulation truth N(0, 1),
   nature N(0.2, 0.8), Gaussian smearing 0.5) with optional efficiency and fakes, in any number of
   dimensions.
@@ -29,6 +32,7 @@ __all__ = [
     "make_gaussian_mixtures",
     "make_gaussian_pair",
     "make_gaussian_unfolding",
+    "make_topic_mixtures",
 ]
 
 
@@ -357,6 +361,102 @@ def make_exponential_mixtures(
     )
     log_ratio = functools.partial(_exponential_log_ratio, scale_s=s_s, scale_b=s_b)
     return X, y_mix, y_true, log_ratio
+
+
+_TOPIC_TOYS = {
+    # name: (draw topic 1, draw topic 2, log T1/T2); both topics of every toy are mutually
+    # irreducible (inf T1/T2 = inf T2/T1 = 0), so kappa follows from the fractions alone.
+    "sep": (
+        lambda r, n: 0.8 * r.beta(2.0, 3.0, size=(n, 1)),
+        lambda r, n: 0.2 + 0.8 * r.beta(3.0, 2.0, size=(n, 1)),
+    ),
+    "beta": (
+        lambda r, n: r.beta(2.0, 4.0, size=(n, 1)),
+        lambda r, n: r.beta(4.0, 2.0, size=(n, 1)),
+    ),
+    "gauss": (
+        lambda r, n: r.normal(-1.0, 1.0, size=(n, 1)),
+        lambda r, n: r.normal(1.0, 1.0, size=(n, 1)),
+    ),
+}
+
+
+def make_topic_mixtures(
+    n_samples=10000,
+    *,
+    toy="sep",
+    fractions=(0.8, 0.3),
+    shuffle=True,
+    random_state=None,
+):
+    """Two mixtures of two topics whose reducibility factors are known analytically.
+
+    Mixture M1 (label 1) holds exactly ``round(f1 * n1)`` events of topic 1 and M2 (label 0)
+    ``round(f2 * n2)``, the rest being topic 2. The topics of every toy are mutually irreducible
+    (``inf T1/T2 = inf T2/T1 = 0``), so the reducibility factors of the mixtures are
+
+    ``kappa12 = inf p_M1/p_M2 = (1 - f1)/(1 - f2)`` and ``kappa21 = inf p_M2/p_M1 = f2/f1``
+
+    (for ``f1 > f2``), which :class:`sklhep.topics.TopicDemixer` must recover.
+
+    ========  ====================================  =========================================
+    toy       topic 1 / topic 2                     where the ratio reaches kappa (the anchors)
+    ========  ====================================  =========================================
+    "sep"     0.8 Beta(2,3) / 0.2 + 0.8 Beta(3,2)   on the pure regions [0, 0.2) and (0.8, 1],
+                                                    of finite mass (26% of each topic)
+    "beta"    Beta(2,4) / Beta(4,2)                 only at the endpoints x = 0 and x = 1
+    "gauss"   N(-1, 1) / N(+1, 1)                   only at x = -inf and x = +inf
+    ========  ====================================  =========================================
+
+    Parameters
+    ----------
+    n_samples : int or (int, int), default=10000
+        Events per mixture, or ``(n_M1, n_M2)``.
+    toy : {"sep", "beta", "gauss"}, default="sep"
+    fractions : (float, float), default=(0.8, 0.3)
+        Fractions ``(f1, f2)`` of topic 1 in M1 and in M2, with ``f1 > f2``.
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_M1 + n_M2, 1)
+        The observable.
+    y_mixture : ndarray of shape (n_M1 + n_M2,)
+        1 for M1, 0 for M2.
+    y_topic : ndarray of shape (n_M1 + n_M2,)
+        The hidden truth: 1 for topic 1, 0 for topic 2.
+    kappa : ndarray of shape (2,)
+        The exact ``(kappa12, kappa21)``.
+
+    References
+    ----------
+    .. [1] E. M. Metodiev, J. Thaler, "Jet Topics: Disentangling Quarks and Gluons at Colliders",
+       Phys. Rev. Lett. 120 (2018) 241602, arXiv:1802.00008.
+
+    Examples
+    --------
+    >>> from sklhep.datasets import make_topic_mixtures
+    >>> X, y_mix, y_topic, kappa = make_topic_mixtures(1000, toy="gauss", random_state=0)
+    >>> X.shape, kappa.round(4).tolist()
+    ((2000, 1), [0.2857, 0.375])
+    >>> float(y_topic[y_mix == 1].mean()), float(y_topic[y_mix == 0].mean())
+    (0.8, 0.3)
+    """
+    if toy not in _TOPIC_TOYS:
+        raise ValueError(
+            f"Unknown toy {toy!r}; the topic toys are: {', '.join(repr(t) for t in _TOPIC_TOYS)}."
+        )
+    f1, f2 = check_fractions(fractions, distinct=False)
+    if not f1 > f2:
+        raise ValueError(
+            f"fractions must have f1 > f2 (topic 1 is the topic enriched in M1); got {fractions!r}."
+        )
+    rng = check_random_state(random_state)
+    draw_1, draw_2 = _TOPIC_TOYS[toy]
+    X, y_mix, y_topic = _mixtures(n_samples, (f1, f2), draw_1, draw_2, shuffle, rng)
+    kappa = np.array([(1.0 - f1) / (1.0 - f2), f2 / f1])
+    return X, y_mix, y_topic, kappa
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from ._emd import plot_correlation_dimension, plot_emd_flow
 from ._jets import plot_quark_gluon
 from ._roc import plot_ratio_calibration, plot_roc, plot_sic
 from ._setnets import plot_efn_filters
+from ._topics import plot_topic_ratio, plot_topic_roc, plot_topics
 from ._unfolding import plot_unfolded, plot_unfolding_diagnostics
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "plot_ratio_calibration",
     "plot_roc",
     "plot_sic",
+    "plot_topic_ratio",
+    "plot_topic_roc",
+    "plot_topics",
     "plot_unfolded",
     "plot_unfolding_diagnostics",
 ]
