@@ -78,7 +78,9 @@ def check_folds(cv, y, *, groups=None, random_state=None, n_samples=None):
     y = np.asarray(y)
     n = len(y) if n_samples is None else int(n_samples)
     if isinstance(cv, bool) or cv is None:
-        raise ValueError(f"cv must be an int >= 2, a splitter or a list of (train, test); got {cv!r}.")
+        raise ValueError(
+            f"cv must be an int >= 2, a splitter or a list of (train, test); got {cv!r}."
+        )
     if isinstance(cv, numbers.Integral):
         if cv < 2:
             raise ValueError(f"cv must be at least 2 folds; got cv={cv}.")

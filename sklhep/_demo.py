@@ -82,7 +82,7 @@ class DemoConfig:
                 raise ValueError("--fractions applies to the built-in shower; Pythia's central "
                                  "and forward jets have the quark fractions physics gives them.")
         else:
-            from .cwola import check_fractions
+            from ._validation import check_fractions
 
             fractions = check_fractions((0.8, 0.3) if fractions is None else fractions)
             if fractions[0] <= fractions[1]:

@@ -15,36 +15,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
+from ._validation import check_fractions
 from .ratio import LikelihoodRatioEstimator
 
 __all__ = ["CWoLaClassifier", "check_fractions", "signal_ratio_from_mixed"]
-
-
-def check_fractions(fractions):
-    """Validate signal fractions ``(f1, f2)`` of two mixtures and return them as floats.
-
-    Raises
-    ------
-    ValueError
-        If ``fractions`` is not a pair, a fraction lies outside [0, 1] or is not finite, or
-        ``f1 == f2`` (identical mixtures carry no information about the signal).
-    """
-    try:
-        f1, f2 = (float(f) for f in fractions)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"fractions must be a pair (f1, f2) of the signal fractions of M1 and M2; got "
-            f"{fractions!r}."
-        ) from None
-    for name, f in (("f1", f1), ("f2", f2)):
-        if not (0.0 <= f <= 1.0):
-            raise ValueError(f"The signal fraction {name} must lie in [0, 1]; got {f!r}.")
-    if f1 == f2:
-        raise ValueError(
-            f"The signal fractions must differ (f1 = f2 = {f1!r}): two mixtures with the same "
-            "composition cannot be told apart, so the signal cannot be learned from them."
-        )
-    return f1, f2
 
 
 def signal_ratio_from_mixed(mixed_ratio, fractions):

@@ -228,8 +228,8 @@ class _BlockCalibrator:
     Events (sorted by g) are grouped into blocks, by equal-population bins ("histogram") or by the
     pool-adjacent-violators algorithm ("isotonic"); each block gives log(W1/W0) of its balanced
     class weights at its mean g. A block holding only one class would give an infinite ratio, so it
-    is merged with its neighbour. Between block centres the log ratio is interpolated linearly, beyond
-    the outer centres it is constant.
+    is merged with its neighbour. Between block centres the log ratio is interpolated linearly,
+    beyond the outer centres it is constant.
     """
 
     def __init__(self, method):

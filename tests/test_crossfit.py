@@ -8,9 +8,9 @@ import pytest
 from _helpers import backend_available
 from _linear_backend import LinearLossClassifier
 from joblib import parallel_backend
-from sklearn.tree import ExtraTreeClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
+from sklearn.tree import ExtraTreeClassifier
 
 import sklhep._crossfit as crossfit
 from sklhep import CWoLaClassifier, LikelihoodRatioEstimator
@@ -38,7 +38,7 @@ def test_int_cv_is_a_seeded_shuffled_stratified_split():
     b = check_folds(5, y, random_state=0)
     c = check_folds(5, y, random_state=1)
     assert len(a) == 5
-    for (tr, te), (tr2, te2) in zip(a, b):
+    for (_, te), (_, te2) in zip(a, b):
         np.testing.assert_array_equal(te, te2)
     assert any(not np.array_equal(te, te2) for (_, te), (_, te2) in zip(a, c))
     tests = np.concatenate([te for _, te in a])
@@ -52,10 +52,11 @@ def test_splitters_and_index_lists_are_taken_as_given():
     y = np.tile([0, 1], 10)
     kf = KFold(4)
     given = check_folds(kf, y)
-    for (tr, te), (tr2, te2) in zip(given, kf.split(np.zeros(20))):
+    for (_, te), (_, te2) in zip(given, kf.split(np.zeros(20))):
         np.testing.assert_array_equal(te, te2)
     pairs = [(np.arange(10, 20), np.arange(10)), (np.arange(10), np.arange(10, 20))]
-    assert [te.tolist() for _, te in check_folds(pairs, y)] == [list(range(10)), list(range(10, 20))]
+    held_out = [te.tolist() for _, te in check_folds(pairs, y)]
+    assert held_out == [list(range(10)), list(range(10, 20))]
 
 
 def test_group_folds_keep_the_jets_of_one_event_together():
@@ -82,7 +83,7 @@ def test_group_folds_keep_the_jets_of_one_event_together():
         ([(np.arange(5), np.array([], dtype=int))], "empty"),
         ([(np.arange(5), np.arange(30, 32))], "outside"),
         ([(np.arange(5), np.array([-1, 7]))], "outside"),
-        ([(np.arange(2), np.arange(5, 10)), (np.arange(2), np.arange(5, 10))], "more than one fold"),
+        ([(np.arange(2), np.arange(5, 10))] * 2, "more than one fold"),
     ],
 )
 def test_bad_cv_errors(cv, match):
@@ -138,7 +139,9 @@ def test_results_do_not_depend_on_n_jobs_or_the_joblib_backend(backend):
         fits.append(lre)
     for other in fits[1:]:
         np.testing.assert_array_equal(fits[0].oof_decision_function_, other.oof_decision_function_)
-        np.testing.assert_array_equal(fits[0].decision_function(X[:50]), other.decision_function(X[:50]))
+        np.testing.assert_array_equal(
+            fits[0].decision_function(X[:50]), other.decision_function(X[:50])
+        )
         for a, b in zip(fits[0].folds_, other.folds_):
             np.testing.assert_array_equal(a[1], b[1])
     # the fold models differ from each other (each fold its own seed and data)
@@ -189,12 +192,13 @@ def test_lre_cv_exposes_out_of_fold_log_ratios_and_averages_fold_models():
     assert lre.oof_decision_function_.shape == (len(y),)
     # out of fold, yet close to the truth 2x
     central = np.abs(X[:, 0]) < 2
-    np.testing.assert_allclose(lre.oof_decision_function_[central], log_ratio(X[central]), atol=0.08)
+    oof = lre.oof_decision_function_[central]
+    np.testing.assert_allclose(oof, log_ratio(X[central]), atol=0.08)
     probs = np.mean([1 / (1 + np.exp(-e.decision_function(X[:10]))) for e in lre.estimators_], 0)
     np.testing.assert_allclose(lre.decision_function(X[:10]), np.log(probs / (1 - probs)))
 
 
-# --- labels: scikit-learn's convention -------------------------------------------------------------
+# --- labels: scikit-learn's convention ----------------------------------------------------------
 @pytest.mark.parametrize(
     "labels",
     [(0, 1), (1, 2), (False, True), ("background", "signal"), (-1, 1), (0.0, 1.0)],
