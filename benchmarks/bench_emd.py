@@ -98,6 +98,8 @@ def main():
     parser.add_argument("--min-particles", type=int, default=30)
     parser.add_argument("--max-particles", type=int, default=60)
     parser.add_argument("--pot-pairs", type=int, default=5000)
+    parser.add_argument("--solver-jets", type=int, default=200,
+                        help="jets for the comparison of sklhep's solver paths")
     parser.add_argument("--sinkhorn-jets", type=int, default=25)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-dask", action="store_true")
@@ -109,7 +111,7 @@ def main():
 
     import energyflow as ef
 
-    from sklhep.emd import EMDTransformer
+    from sklhep.emd import EMDTransformer, exact_solvers
 
     R, beta = 0.4, 1.0
     got = shower_jets(args.n_jets, args.min_particles, args.max_particles, args.seed)
@@ -120,25 +122,32 @@ def main():
     n_pairs = n * (n - 1) // 2
     mult = np.array([len(j) for j in jets])
     print(f"{n} jets from {source}, {mult.min()}-{mult.max()} particles (mean {mult.mean():.1f});"
-          f" {n_pairs} pairs; R={R}, beta={beta}, periodic phi")
+          f" {n_pairs} pairs; R={R}, beta={beta}, periodic phi; numpy {np.__version__}; exact "
+          f"solvers usable: {exact_solvers()}")
+    # energyflow hands events to wasserstein, whose pairwise wrapper needs Fortran-ordered events
+    # under numpy 2 (np.array(..., copy=False) refuses the copy of a strided column)
+    fjets = [np.asfortranarray(j) for j in jets]
 
     # Each method runs --repeat times, interleaved, and the best time counts: the machine may be
     # shared, and interleaving spreads any drift in its load over all methods alike.
     methods = {
-        "sklhep": lambda t: EMDTransformer(R=R, beta=beta, n_jobs=t).fit_transform(jets),
+        "sklhep": lambda t: EMDTransformer(R=R, beta=beta, solver_threads=t).fit_transform(jets),
+        "sklhep(n_jobs)": lambda t: EMDTransformer(R=R, beta=beta, n_jobs=t).fit_transform(jets),
         # energyflow's fastest setting for jets centred on their axis (no phi wrapping needed)
-        "energyflow.emds": lambda t: ef.emd.emds(jets, R=R, beta=beta, periodic_phi=False,
+        "energyflow.emds": lambda t: ef.emd.emds(fjets, R=R, beta=beta, periodic_phi=False,
                                                  n_jobs=t),
     }
     if args.ef_periodic:
         methods["energyflow.emds(periodic)"] = lambda t: ef.emd.emds(
-            jets, R=R, beta=beta, periodic_phi=True, n_jobs=t
+            fjets, R=R, beta=beta, periodic_phi=True, n_jobs=t
         )
     best = {}
     reference = None
     for threads in args.threads:
         for _ in range(args.repeat):
             for name, fn in methods.items():
+                if name == "sklhep(n_jobs)" and threads == 1:
+                    continue
                 out, dt = timed(lambda: fn(threads))
                 key = (name, threads)
                 best[key] = min(best.get(key, np.inf), dt)
@@ -149,11 +158,33 @@ def main():
         t_sk = best[("sklhep", threads)]
         line = f"[threads={threads}] sklhep {n_pairs / t_sk:8.0f} pairs/s"
         for name in methods:
-            if name != "sklhep":
+            if name != "sklhep" and (name, threads) in best:
                 t = best[(name, threads)]
                 line += f" | {name} {n_pairs / t:8.0f} pairs/s (sklhep / it = {t / t_sk:.2f}x)"
         print(line, flush=True)
     t_sk1 = best[("sklhep", args.threads[0])]
+
+    # sklhep's exact solver paths against energyflow, single-threaded, on a subset of jets
+    sub = jets[: args.solver_jets]
+    fsub = fjets[: args.solver_jets]
+    sub_pairs = len(sub) * (len(sub) - 1) // 2
+    paths = {f"sklhep solver={s!r}": (lambda s=s: EMDTransformer(R=R, beta=beta, solver=s)
+                                      .fit_transform(sub)) for s in exact_solvers()}
+    paths["energyflow.emds"] = lambda: ef.emd.emds(fsub, R=R, beta=beta, periodic_phi=False,
+                                                   n_jobs=1)
+    t_path, out_path = {}, {}
+    for _ in range(args.repeat):
+        for name, fn in paths.items():
+            out_path[name], dt = timed(fn)
+            t_path[name] = min(t_path.get(name, np.inf), dt)
+    t_ef = t_path["energyflow.emds"]
+    for name in paths:
+        if name == "energyflow.emds":
+            continue
+        diff = np.abs(out_path[name] - out_path["energyflow.emds"]).max()
+        print(f"[solver paths, {len(sub)} jets, 1 thread] {name}: {sub_pairs / t_path[name]:8.0f} "
+              f"pairs/s, {t_ef / t_path[name]:.2f}x energyflow's speed "
+              f"({sub_pairs / t_ef:.0f} pairs/s); max |difference| {diff:.1e}", flush=True)
 
     # POT on a subsample of pairs (single-threaded Python loop)
     rng = np.random.default_rng(args.seed)
@@ -179,7 +210,7 @@ def main():
                 Dd, t_dask = timed(
                     lambda: EMDTransformer(R=R, beta=beta, n_jobs=-1).fit_transform(jets)
                 )
-        same = np.array_equal(Dd, reference)
+        same = np.allclose(Dd, reference, rtol=1e-12, atol=1e-12)
         print(f"[dask, 2 workers x 1 thread] {n_pairs / t_dask:9.0f} pairs/s; speed-up over "
               f"serial sklhep {t_sk1 / t_dask:.2f}x; identical matrix: {same}", flush=True)
         if ("sklhep", 2) in best:
@@ -194,14 +225,14 @@ def main():
     except ImportError:
         return
     torch.set_num_threads(1)
-    sub = jets[: args.sinkhorn_jets]
-    ns = len(sub)
+    sk_jets = jets[: args.sinkhorn_jets]
+    ns = len(sk_jets)
     sub_iu = np.triu_indices(ns, 1)
     exact = reference[:ns, :ns][sub_iu]
     for eps in (0.05, 0.01, 0.002):
         S, t_s = timed(
             lambda: EMDTransformer(R=R, beta=beta, method="sinkhorn", epsilon=eps,
-                                   device="cpu").fit_transform(sub)
+                                   device="cpu").fit_transform(sk_jets)
         )
         r = S[sub_iu] / exact - 1
         print(f"[sinkhorn eps={eps}, cpu, 1 thread] {len(exact) / t_s:7.0f} pairs/s; relative "

@@ -9,15 +9,19 @@ with ``sum_j f_ij <= E_i``, ``sum_i f_ij <= E'_j`` and ``sum_ij f_ij = min(sum E
 ``theta_ij`` is the rapidity-azimuth distance with ``phi`` periodic. With ``norm=True`` both events
 are scaled to unit total energy first, and the second term vanishes.
 
-The exact value comes from the network-simplex solver of the ``wasserstein`` package (the kernel
-behind :func:`energyflow.emd.emds`); an entropic Sinkhorn approximation in PyTorch is available for
-large batches and gradients. Pairwise matrices are cut into blocks evaluated through
-:class:`sklearn.utils.parallel.Parallel`, so ``with joblib.parallel_backend("dask")`` spreads them
-over a Dask cluster.
+The exact value comes from a network-simplex solver: the ``wasserstein`` package (the kernel
+behind :func:`energyflow.emd.emds`, the fastest) or POT's ``ot.emd`` (``solver="pot"``, used by
+``solver="auto"`` when ``wasserstein`` cannot be imported, e.g. where no wheel matches numpy 2);
+both give the same distance to rounding. :func:`exact_solvers` lists the usable ones. An entropic
+Sinkhorn approximation in PyTorch is available for large batches and gradients. Pairwise matrices
+are cut into blocks evaluated through :class:`sklearn.utils.parallel.Parallel`, so ``n_jobs``
+worker processes share them and ``with joblib.parallel_backend("dask")`` spreads them over a Dask
+cluster.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -26,13 +30,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_jets, import_optional
+from ._validation import check_int, check_jets, import_optional
 
 __all__ = [
     "EMDTransformer",
     "correlation_dimension",
     "emd",
     "emd_kernel",
+    "exact_solvers",
     "make_emd_knn_classifier",
     "pairwise_emd",
     "sinkhorn_emd",
@@ -41,12 +46,15 @@ __all__ = [
 
 _EMPTY_POLICIES = ("raise", "energy", "nan")
 _METHODS = ("exact", "sinkhorn")
+_SOLVERS = ("auto", "wasserstein", "pot")
+_POT_MAX_ITER = 10**7
 
 
 # ----------------------------------------------------------------------------------------------
 # parameter and input checks
 # ----------------------------------------------------------------------------------------------
-def _check_params(R, beta, norm, empty_events="raise", method="exact", epsilon=None):
+def _check_params(R, beta, norm, empty_events="raise", method="exact", epsilon=None,
+                  solver="auto"):
     if not isinstance(R, numbers.Real) or isinstance(R, bool) or not math.isfinite(R) or R <= 0:
         raise ValueError(
             f"R must be a positive finite number (the jet radius in the (y, phi) plane, e.g. 0.4); "
@@ -76,6 +84,11 @@ def _check_params(R, beta, norm, empty_events="raise", method="exact", epsilon=N
         )
     if method not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)}; got {method!r}.")
+    if not isinstance(solver, str) or solver not in _SOLVERS:
+        raise ValueError(
+            f"solver must be one of {list(_SOLVERS)} (the exact EMD's network simplex); got "
+            f"{solver!r}."
+        )
     if epsilon is not None and method == "sinkhorn":
         if (
             not isinstance(epsilon, numbers.Real)
@@ -123,13 +136,67 @@ def _check_event(ev, what):
 
 
 # ----------------------------------------------------------------------------------------------
-# exact kernel
+# exact kernels: the wasserstein package, or POT's network simplex
 # ----------------------------------------------------------------------------------------------
 def _wasserstein():
-    return import_optional("wasserstein", purpose="the exact EMD (sklhep.emd)")
+    return import_optional("wasserstein", purpose="the exact EMD with solver='wasserstein'")
 
 
-def emd(ev0, ev1, *, R=0.4, beta=1.0, norm=False, periodic_phi=True, return_flow=False):
+def _pot():
+    return import_optional("ot", purpose="the exact EMD with solver='pot'")
+
+
+@functools.lru_cache(maxsize=None)
+def _usable(name):
+    """Whether the solver ``name`` imports and gives the right EMD on a tiny pair (cached)."""
+    a = np.array([[1.0, 0.0, 0.0], [1.0, 0.1, 3.1]])
+    b = np.array([[1.0, 0.0, 0.2], [2.0, 0.1, -3.1]])
+    try:
+        got = _exact_block([a], [b], 0.4, 1.0, False, True, solver=name)[0, 0]
+    except Exception:  # noqa: BLE001 - any failure (import, ABI, numpy copy rules) means unusable
+        return False
+    # 1 unit of pt moved by 0.2 and by sqrt(0.1**2 + (2 pi - 6.2)**2), plus 1 unit unmatched
+    want = 0.2 / 0.4 + math.hypot(0.0, 2 * math.pi - 6.2) / 0.4 + 1.0
+    return bool(abs(got - want) < 1e-9)
+
+
+def exact_solvers():
+    """The exact EMD solvers usable in this environment, fastest first.
+
+    ``"wasserstein"`` (the C++ network simplex behind energyflow) and ``"pot"`` (POT's
+    ``ot.emd``). ``solver="auto"`` takes the first. A solver counts as usable when it imports and
+    reproduces a known EMD, so a build that fails under the installed numpy is skipped.
+
+    Returns
+    -------
+    solvers : list of str
+
+    Examples
+    --------
+    >>> from sklhep.emd import exact_solvers
+    >>> set(exact_solvers()) <= {"wasserstein", "pot"}
+    True
+    """
+    return [name for name in ("wasserstein", "pot") if _usable(name)]
+
+
+def _resolve_solver(solver):
+    """The concrete solver for ``solver`` ("auto" -> the fastest usable), or a clear error."""
+    if solver != "auto":
+        # import now, so a missing package is an ImportError naming the extra
+        _wasserstein() if solver == "wasserstein" else _pot()
+        return solver
+    usable = exact_solvers()
+    if not usable:
+        raise ImportError(
+            "The exact EMD needs the wasserstein package or POT, and neither is usable here: "
+            'pip install "sklhep[emd]" (or pip install POT, which works with any numpy).'
+        )
+    return usable[0]
+
+
+def emd(ev0, ev1, *, R=0.4, beta=1.0, norm=False, periodic_phi=True, return_flow=False,
+        solver="auto"):
     """The exact Energy Mover's Distance between two events.
 
     Parameters
@@ -148,6 +215,9 @@ def emd(ev0, ev1, *, R=0.4, beta=1.0, norm=False, periodic_phi=True, return_flow
         Measure azimuthal differences on the circle (``|dphi| <= pi``).
     return_flow : bool, default=False
         Also return the optimal flow.
+    solver : {"auto", "wasserstein", "pot"}, default="auto"
+        The network simplex: the ``wasserstein`` package, POT's ``ot.emd``, or the fastest
+        usable one (:func:`exact_solvers`).
 
     Returns
     -------
@@ -177,7 +247,7 @@ def emd(ev0, ev1, *, R=0.4, beta=1.0, norm=False, periodic_phi=True, return_flow
     >>> round(emd(a, b, R=0.4), 10)   # 10 * (0.1 / 0.4)
     2.5
     """
-    _check_params(R, beta, norm)
+    _check_params(R, beta, norm, solver=solver)
     a = _check_event(ev0, "ev0")
     b = _check_event(ev1, "ev1")
     if norm and (a[:, 0].sum() <= 0 or b[:, 0].sum() <= 0):
@@ -185,15 +255,22 @@ def emd(ev0, ev1, *, R=0.4, beta=1.0, norm=False, periodic_phi=True, return_flow
             "With norm=True both events need positive total pt; got totals "
             f"{a[:, 0].sum():g} and {b[:, 0].sum():g}."
         )
-    ws = _wasserstein()
-    solver = (ws.EMDYPhi if periodic_phi else ws.EMD)(float(R), float(beta), bool(norm))
+    solver = _resolve_solver(solver)
     if len(a) == 0 or len(b) == 0:
         value = float(abs(a[:, 0].sum() - b[:, 0].sum()))
         return (value, np.zeros((len(a), len(b)))) if return_flow else value
-    value = float(solver(a[:, 0], a[:, 1:], b[:, 0], b[:, 1:]))
-    _raise_on_status(ws, solver.status(), "emd")
+    if solver == "pot":
+        value, flow = _pot_pair(a, b, float(R), float(beta), bool(norm), bool(periodic_phi),
+                                flow=True)
+        return (value, flow) if return_flow else value
+    ws = _wasserstein()
+    pair = (ws.EMDYPhi if periodic_phi else ws.EMD)(float(R), float(beta), bool(norm))
+    # contiguous float64 copies: the SWIG wrapper takes them as they are under any numpy
+    value = float(pair(*(np.ascontiguousarray(x, dtype=np.float64)
+                         for x in (a[:, 0], a[:, 1:], b[:, 0], b[:, 1:]))))
+    _raise_on_status(ws, pair.status(), "emd")
     if return_flow:
-        return value, np.array(solver.flows()[: len(a), : len(b)])
+        return value, np.array(pair.flows()[: len(a), : len(b)])
     return value
 
 
@@ -205,22 +282,73 @@ def _raise_on_status(ws, status, where):
         )
 
 
-def _exact_block(evs_a, evs_b, R, beta, norm, periodic_phi, n_threads=1):
-    """EMDs between two lists of non-empty events (``evs_b=None``: symmetric, within ``evs_a``),
-    on ``n_threads`` OpenMP threads of the ``wasserstein`` solver."""
-    ws = _wasserstein()
+def _pot_pair(a, b, R, beta, norm, periodic_phi, flow=False):
+    """The EMD of two non-empty events with POT's network simplex (``ot.emd``).
+
+    The energy difference becomes an extra particle of the lighter event at cost 1 from every
+    particle, and both sides are scaled to unit total for the solver (then scaled back).
+    """
+    ot = _pot()
+    wa, wb = a[:, 0], b[:, 0]
+    if norm:
+        wa, wb = wa / wa.sum(), wb / wb.sum()
+    dy = a[:, None, 1] - b[None, :, 1]
+    dphi = a[:, None, 2] - b[None, :, 2]
+    if periodic_phi:
+        dphi = np.abs(dphi) % (2 * math.pi)
+        dphi = np.minimum(dphi, 2 * math.pi - dphi)
+    theta = np.sqrt(dy * dy + dphi * dphi)
+    cost = theta / R if beta == 1.0 else (theta / R) ** beta
+    ta, tb = float(wa.sum()), float(wb.sum())
+    total = max(ta, tb)
+    if ta < tb:
+        wa = np.append(wa, tb - ta)
+        cost = np.vstack([cost, np.ones((1, cost.shape[1]))])
+    elif tb < ta:
+        wb = np.append(wb, ta - tb)
+        cost = np.hstack([cost, np.ones((cost.shape[0], 1))])
+    wa, wb = wa / total, wb / total
+    plan, log = ot.emd(wa, wb, np.ascontiguousarray(cost), numItermax=_POT_MAX_ITER, log=True)
+    if log.get("warning"):
+        raise RuntimeError(
+            f"emd (solver='pot'): the network simplex did not converge ({log['warning']}); this "
+            "usually means extreme pt values. Rescale the pt to O(1) and retry."
+        )
+    value = float(np.sum(plan * cost)) * total
+    if flow:
+        return value, plan[: len(a), : len(b)] * total
+    return value
+
+
+def _exact_block(evs_a, evs_b, R, beta, norm, periodic_phi, solver="wasserstein",
+                 solver_threads=1):
+    """EMDs between two lists of non-empty events (``evs_b=None``: symmetric, within ``evs_a``)
+    with the solver ``solver`` ("wasserstein" on ``solver_threads`` OpenMP threads, or "pot")."""
     if periodic_phi:
         # When every phi of the block lies in one interval of length <= pi, no difference
         # wraps around and the plain (faster) Euclidean solver gives the identical answer.
         phis = np.concatenate([e[:, 2] for e in evs_a + (evs_b or [])])
         periodic_phi = phis.size > 0 and np.ptp(phis) > math.pi
+    if solver == "pot":
+        symmetric = evs_b is None
+        other = evs_a if symmetric else evs_b
+        out = np.zeros((len(evs_a), len(other)))
+        for i, a in enumerate(evs_a):
+            for j in range(i + 1 if symmetric else 0, len(other)):
+                out[i, j] = _pot_pair(a, other[j], R, beta, norm, periodic_phi)
+        return out + out.T if symmetric else out
+    ws = _wasserstein()
     cls = ws.PairwiseEMDYPhi if periodic_phi else ws.PairwiseEMD
-    solver = cls(float(R), float(beta), bool(norm), int(n_threads), 0, False, throw_on_error=True)
+    pairs = cls(float(R), float(beta), bool(norm), int(solver_threads), 0, False,
+                throw_on_error=True)
+    # Fortran order makes each event's pt column contiguous, so the wrapper's
+    # np.array(event[:, 0], copy=False) needs no copy (numpy 2 raises where one would be needed).
+    fortran_a = [np.asfortranarray(e, dtype=np.float64) for e in evs_a]
     if evs_b is None:
-        solver(evs_a)
+        pairs(fortran_a)
     else:
-        solver(evs_a, evs_b)
-    return np.asarray(solver.emds(), dtype=float)
+        pairs(fortran_a, [np.asfortranarray(e, dtype=np.float64) for e in evs_b])
+    return np.asarray(pairs.emds(), dtype=float)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -437,20 +565,6 @@ def _pairwise(evs_a, evs_b, *, kernel, params, chunk_size, n_jobs, verbose):
     out = np.zeros((n_a, n_b))
     if n_a == 0 or n_b == 0:
         return out
-    outer_jobs = n_jobs
-    if kernel == "exact":
-        # The wasserstein solver holds the GIL, so Python threads cannot share its work. Under a
-        # thread-based (the default here) or sequential joblib backend, blocks therefore run one
-        # after another, each on n_jobs OpenMP threads of the solver; under a process or
-        # distributed backend (loky, dask, ...) blocks run in parallel, one thread each.
-        import joblib
-        from joblib._parallel_backends import SequentialBackend, ThreadingBackend
-        from joblib.parallel import get_active_backend
-
-        backend, _ = get_active_backend(prefer="threads")
-        if isinstance(backend, (ThreadingBackend, SequentialBackend)):
-            params = dict(params, n_threads=joblib.effective_n_jobs(n_jobs))
-            outer_jobs = 1
     starts_a = range(0, n_a, chunk_size)
     starts_b = range(0, n_b, chunk_size)
     tasks = []
@@ -464,9 +578,10 @@ def _pairwise(evs_a, evs_b, *, kernel, params, chunk_size, n_jobs, verbose):
             else:
                 blk_b = (evs_a if symmetric else evs_b)[j0 : j0 + chunk_size]
             tasks.append(delayed(_block_task)(i0, j0, blk_a, blk_b, kernel, params))
-    results = Parallel(n_jobs=outer_jobs, prefer="threads", return_as="generator_unordered")(
-        tasks
-    )
+    # The exact solvers hold the GIL, so their blocks go to worker processes; torch's Sinkhorn
+    # releases it, so threads suffice there. joblib.parallel_backend overrides either choice.
+    prefer = "processes" if kernel == "exact" else "threads"
+    results = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(tasks)
     if verbose:
         from tqdm.auto import tqdm
 
@@ -518,6 +633,8 @@ def pairwise_emd(
     periodic_phi=True,
     empty_events="raise",
     method="exact",
+    solver="auto",
+    solver_threads=1,
     epsilon=0.002,
     max_iter=1000,
     device="auto",
@@ -545,12 +662,19 @@ def pairwise_emd(
         or fill their rows/columns with NaN.
     method : {"exact", "sinkhorn"}, default="exact"
         The exact network simplex, or the entropic approximation :func:`sinkhorn_emd`.
+    solver : {"auto", "wasserstein", "pot"}, default="auto"
+        The exact network simplex (``method="exact"``): the ``wasserstein`` package, POT's
+        ``ot.emd``, or the fastest usable one (:func:`exact_solvers`).
+    solver_threads : int, default=1
+        OpenMP threads of the ``wasserstein`` solver inside each block (ignored by POT and
+        Sinkhorn). Independent of ``n_jobs``: ``n_jobs`` workers each run ``solver_threads``.
     epsilon, max_iter, device
         Sinkhorn parameters (ignored by ``method="exact"``).
     chunk_size : int, default=100
         Events per block side.
     n_jobs : int or None, default=None
-        Parallel blocks (joblib semantics).
+        The number of joblib workers computing blocks in parallel (processes for the exact
+        EMD, threads for Sinkhorn, unless ``joblib.parallel_backend`` says otherwise).
     verbose : int, default=0
         Show a progress bar over blocks when truthy.
 
@@ -558,13 +682,9 @@ def pairwise_emd(
     -------
     distances : ndarray of shape (n_jets, n_references)
     """
-    _check_params(R, beta, norm, empty_events, method, epsilon)
-    if (
-        not isinstance(chunk_size, numbers.Integral)
-        or isinstance(chunk_size, bool)
-        or chunk_size < 1
-    ):
-        raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
+    _check_params(R, beta, norm, empty_events, method, epsilon, solver)
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
+    solver_threads = check_int(solver_threads, "solver_threads", 1)
     evs_a = _as_event_list(jets, "jets")
     evs_b = None if references is None else _as_event_list(references, "references")
     params = dict(R=float(R), beta=float(beta), norm=bool(norm), periodic_phi=bool(periodic_phi))
@@ -574,7 +694,9 @@ def pairwise_emd(
             raise ValueError(f"max_iter must be a positive integer; got {max_iter!r}.")
         params.update(epsilon=float(epsilon), max_iter=int(max_iter), device=device)
     else:
-        _wasserstein()
+        params.update(solver=_resolve_solver(solver))
+        if params["solver"] == "wasserstein":
+            params.update(solver_threads=solver_threads)
 
     def compute(a, b):
         return _pairwise(
@@ -610,7 +732,12 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
     empty_events : {"raise", "energy", "nan"}, default="raise"
         The policy for events without particles (see :func:`pairwise_emd`).
     method : {"exact", "sinkhorn"}, default="exact"
-        Exact network simplex (``wasserstein``) or the torch Sinkhorn approximation.
+        Exact network simplex or the torch Sinkhorn approximation.
+    solver : {"auto", "wasserstein", "pot"}, default="auto"
+        The exact network simplex: the ``wasserstein`` package (fastest), POT's ``ot.emd``, or
+        the fastest usable one (:func:`exact_solvers`); the one used is ``solver_``.
+    solver_threads : int, default=1
+        OpenMP threads of the ``wasserstein`` solver inside each block (ignored otherwise).
     epsilon : float, default=0.002
         Sinkhorn regularisation in units of the transport cost (``method="sinkhorn"`` only).
     max_iter : int, default=1000
@@ -620,8 +747,8 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
     chunk_size : int, default=100
         Events per block side of the chunked computation.
     n_jobs : int or None, default=None
-        Blocks run in parallel through joblib; ``joblib.parallel_backend("dask")`` sends them
-        to a Dask cluster.
+        The number of joblib workers computing blocks in parallel (processes for the exact EMD);
+        ``joblib.parallel_backend("dask")`` sends the blocks to a Dask cluster.
     verbose : int, default=0
         Show a tqdm progress bar over blocks when truthy.
 
@@ -631,6 +758,8 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
         The reference events, padding removed.
     n_references_ : int
         Their number.
+    solver_ : str or None
+        The exact solver used (``"wasserstein"`` or ``"pot"``); None for Sinkhorn.
 
     See Also
     --------
@@ -662,6 +791,8 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
         periodic_phi=True,
         empty_events="raise",
         method="exact",
+        solver="auto",
+        solver_threads=1,
         epsilon=0.002,
         max_iter=1000,
         device="auto",
@@ -675,6 +806,8 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
         self.periodic_phi = periodic_phi
         self.empty_events = empty_events
         self.method = method
+        self.solver = solver
+        self.solver_threads = solver_threads
         self.epsilon = epsilon
         self.max_iter = max_iter
         self.device = device
@@ -685,9 +818,10 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
     def _kwargs(self):
         return dict(
             R=self.R, beta=self.beta, norm=self.norm, periodic_phi=self.periodic_phi,
-            empty_events=self.empty_events, method=self.method, epsilon=self.epsilon,
-            max_iter=self.max_iter, device=self.device, chunk_size=self.chunk_size,
-            n_jobs=self.n_jobs, verbose=self.verbose,
+            empty_events=self.empty_events, method=self.method,
+            solver=self.solver_ or self.solver, solver_threads=self.solver_threads,
+            epsilon=self.epsilon, max_iter=self.max_iter, device=self.device,
+            chunk_size=self.chunk_size, n_jobs=self.n_jobs, verbose=self.verbose,
         )
 
     def fit(self, X, y=None):
@@ -703,7 +837,9 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
         -------
         self : EMDTransformer
         """
-        _check_params(self.R, self.beta, self.norm, self.empty_events, self.method, self.epsilon)
+        _check_params(self.R, self.beta, self.norm, self.empty_events, self.method, self.epsilon,
+                      self.solver)
+        check_int(self.solver_threads, "solver_threads", 1)
         refs = _as_event_list(X, "X")
         if self.empty_events == "raise":
             empty = [i for i, e in enumerate(refs) if len(e) == 0]
@@ -712,6 +848,7 @@ class EMDTransformer(TransformerMixin, BaseEstimator):
                     f"X contains {len(empty)} empty event(s) (no particle with pt > 0), e.g. "
                     f"event {empty[0]}. Remove them, or set empty_events='energy' or 'nan'."
                 )
+        self.solver_ = _resolve_solver(self.solver) if self.method == "exact" else None
         self.references_ = refs
         self.n_references_ = len(refs)
         return self

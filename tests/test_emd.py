@@ -7,22 +7,27 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-pytest.importorskip("wasserstein")
-
-from sklearn.base import clone  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-from sklhep.emd import (  # noqa: E402
+import sklhep.emd as emd_module
+from sklhep.emd import (
     EMDTransformer,
     correlation_dimension,
     emd,
     emd_kernel,
+    exact_solvers,
     make_emd_knn_classifier,
     pairwise_emd,
     sinkhorn_emd,
     uniform_event,
 )
+
+SOLVERS = exact_solvers()
+if not SOLVERS:
+    pytest.skip("neither wasserstein nor POT is usable", allow_module_level=True)
+# tests of the exact EMD run on every usable solver (wasserstein and/or POT)
+each_solver = pytest.mark.parametrize("solver", SOLVERS)
 
 
 def random_event(rng, m, spread=0.15, radius=None):
@@ -68,15 +73,17 @@ def pot_emd(a, b, R, beta, norm, periodic_phi=True):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("norm", [False, True])
 @pytest.mark.parametrize("beta", [0.5, 1.0, 2.0])
-def test_identical_events_are_at_zero(norm, beta):
+@each_solver
+def test_identical_events_are_at_zero(norm, beta, solver):
     ev = random_events(0, 1, 20, 20)[0]
-    assert emd(ev, ev, R=0.4, beta=beta, norm=norm) == pytest.approx(0.0, abs=1e-12)
-    D = EMDTransformer(beta=beta, norm=norm).fit_transform([ev, ev.copy()])
+    assert emd(ev, ev, solver=solver, R=0.4, beta=beta, norm=norm) == pytest.approx(0.0, abs=1e-12)
+    D = EMDTransformer(solver=solver, beta=beta, norm=norm).fit_transform([ev, ev.copy()])
     np.testing.assert_allclose(D, 0.0, atol=1e-12)
 
 
 @pytest.mark.parametrize("R", [0.4, 1.0])
-def test_one_particle_moved_beta1(R):
+@each_solver
+def test_one_particle_moved_beta1(R, solver):
     # For beta=1 the EMD depends only on the difference of the two energy distributions, so
     # moving one particle of pt p by dtheta costs exactly p * dtheta / R, whatever else is there.
     rng = np.random.default_rng(1)
@@ -86,42 +93,45 @@ def test_one_particle_moved_beta1(R):
     direction = np.array([0.6, 0.8])
     moved[3, 1:] += dtheta * direction
     expected = ev[3, 0] * dtheta / R
-    assert emd(ev, moved, R=R, beta=1.0) == pytest.approx(expected, rel=1e-10)
+    assert emd(ev, moved, solver=solver, R=R, beta=1.0) == pytest.approx(expected, rel=1e-10)
 
 
 @pytest.mark.parametrize("beta", [0.5, 2.0])
-def test_one_particle_moved_any_beta(beta):
+@each_solver
+def test_one_particle_moved_any_beta(beta, solver):
     # well-separated particles: moving one by a small dtheta is the optimal transport
     ev = np.array([[3.0, 0.0, 0.0], [5.0, 1.0, 0.0], [2.0, 0.0, 1.0]])
     moved = ev.copy()
     moved[1, 1:] += [0.03, -0.04]  # dtheta = 0.05
     expected = 5.0 * (0.05 / 0.4) ** beta
-    assert emd(ev, moved, R=0.4, beta=beta) == pytest.approx(expected, rel=1e-10)
+    assert emd(ev, moved, solver=solver, R=0.4, beta=beta) == pytest.approx(expected, rel=1e-10)
 
 
-def test_periodic_phi_wraps_around():
+@each_solver
+def test_periodic_phi_wraps_around(solver):
     a = np.array([[2.0, 0.0, np.pi - 0.05]])
     b = np.array([[2.0, 0.0, -np.pi + 0.05]])
-    assert emd(a, b, R=0.4) == pytest.approx(2.0 * 0.1 / 0.4, rel=1e-10)
+    assert emd(a, b, solver=solver, R=0.4) == pytest.approx(2.0 * 0.1 / 0.4, rel=1e-10)
     # without periodicity the distance is almost 2 pi
-    assert emd(a, b, R=0.4, periodic_phi=False) == pytest.approx(
+    assert emd(a, b, solver=solver, R=0.4, periodic_phi=False) == pytest.approx(
         2.0 * (2 * np.pi - 0.1) / 0.4, rel=1e-10
     )
-    D = EMDTransformer(R=0.4).fit_transform([a, b])
+    D = EMDTransformer(solver=solver, R=0.4).fit_transform([a, b])
     assert D[0, 1] == pytest.approx(0.5, rel=1e-10)
 
 
-def test_energy_difference_is_added_when_not_normalised():
+@each_solver
+def test_energy_difference_is_added_when_not_normalised(solver):
     rng = np.random.default_rng(2)
     ev = random_event(rng, 15)
     extra = np.array([[1.7, 0.3, -0.2]])
     plus = np.vstack([ev, extra])
     # the cheapest plan leaves the new energy unmatched at cost 1 per unit
-    assert emd(ev, plus, R=0.4) == pytest.approx(1.7, rel=1e-10)
+    assert emd(ev, plus, solver=solver, R=0.4) == pytest.approx(1.7, rel=1e-10)
     scaled = ev * [2.5, 1, 1]
-    assert emd(ev, scaled, R=0.4) == pytest.approx(1.5 * ev[:, 0].sum(), rel=1e-10)
+    assert emd(ev, scaled, solver=solver, R=0.4) == pytest.approx(1.5 * ev[:, 0].sum(), rel=1e-10)
     # normalised: the same shape is at zero, whatever the scale
-    assert emd(ev, scaled, R=0.4, norm=True) == pytest.approx(0.0, abs=1e-12)
+    assert emd(ev, scaled, solver=solver, R=0.4, norm=True) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_symmetry_and_triangle_inequality():
@@ -149,28 +159,110 @@ def test_triangle_inequality_can_fail_for_small_R():
 
 @pytest.mark.parametrize("norm", [False, True])
 @pytest.mark.parametrize("beta", [0.5, 1.0, 2.0])
-def test_agrees_with_pot(norm, beta):
+@each_solver
+def test_agrees_with_pot(norm, beta, solver):
     evs = random_events(4, 8, 5, 40, spread=0.3)
     evs[0][0, 2] = np.pi - 0.01  # a particle near the phi boundary
-    D = EMDTransformer(R=0.6, beta=beta, norm=norm).fit_transform(evs)
+    D = EMDTransformer(solver=solver, R=0.6, beta=beta, norm=norm).fit_transform(evs)
     for i in range(len(evs)):
         for j in range(i + 1, len(evs)):
             ref = pot_emd(evs[i], evs[j], 0.6, beta, norm)
             assert D[i, j] == pytest.approx(ref, rel=1e-8, abs=1e-12)
 
 
+def straddling_events(seed, n):
+    """Jets centred on phi = +-pi: their particles sit on both sides of the boundary."""
+    evs = random_events(seed, n, 10, 40, spread=0.2)
+    rng = np.random.default_rng(seed + 100)
+    for e in evs:
+        e[:, 2] = (e[:, 2] + np.pi * rng.choice([-1, 1]) + np.pi) % (2 * np.pi) - np.pi
+    return evs
+
+
+@pytest.mark.parametrize("norm", [False, True])
+@each_solver
+def test_straddling_phi_boundary_agrees_with_pot_to_1e10(norm, solver):
+    evs = straddling_events(20, 10)
+    assert all(e[:, 2].min() < -3.0 and e[:, 2].max() > 3.0 for e in evs[:3])
+    D = EMDTransformer(solver=solver, R=0.4, norm=norm, chunk_size=4).fit_transform(evs)
+    ref = np.array([[pot_emd(a, b, 0.4, 1.0, norm) for b in evs] for a in evs])
+    np.testing.assert_allclose(D, ref, rtol=1e-10, atol=1e-10)
+    # the plain (non-periodic) distance is larger for these events: periodicity was used
+    flat = EMDTransformer(solver=solver, R=0.4, norm=norm, periodic_phi=False)
+    gain = flat.fit_transform(evs) - D
+    assert gain.min() > -1e-10 and gain.max() > 1.0
+
+
+@pytest.mark.skipif(len(SOLVERS) < 2, reason="needs both wasserstein and POT")
+def test_solvers_agree_and_flows_agree():
+    evs = random_events(21, 12, 5, 30, spread=0.3)
+    a, b = evs[0], evs[1]
+    D = {s: EMDTransformer(solver=s, beta=0.5).fit_transform(evs) for s in SOLVERS}
+    np.testing.assert_allclose(D["pot"], D["wasserstein"], rtol=1e-10, atol=1e-12)
+    v1, f1 = emd(a, b, solver="wasserstein", return_flow=True)
+    v2, f2 = emd(a, b, solver="pot", return_flow=True)
+    assert v1 == pytest.approx(v2, rel=1e-10)
+    assert f1.sum() == pytest.approx(f2.sum(), rel=1e-10)
+
+
+def test_solver_is_reported_and_auto_falls_back_to_pot(monkeypatch):
+    evs = random_events(22, 5)
+    est = EMDTransformer().fit(evs)
+    assert est.solver_ == SOLVERS[0]
+    assert EMDTransformer(method="sinkhorn").fit(evs).solver_ is None
+    pytest.importorskip("ot")
+    # wasserstein unusable (not installed, or broken under this numpy): auto takes POT
+    monkeypatch.setattr(emd_module, "_usable", lambda name: name == "pot")
+    assert exact_solvers() == ["pot"]
+    est = EMDTransformer().fit(evs)
+    assert est.solver_ == "pot"
+    np.testing.assert_allclose(
+        est.transform(evs), EMDTransformer(solver=SOLVERS[0]).fit(evs).transform(evs),
+        rtol=1e-10, atol=1e-12,
+    )
+    monkeypatch.setattr(emd_module, "_usable", lambda name: False)
+    with pytest.raises(ImportError, match="neither is usable"):
+        EMDTransformer().fit(evs)
+    with pytest.raises(ImportError, match="neither is usable"):
+        emd(evs[0], evs[1])
+
+
+def test_bad_solver_lists_the_valid_ones():
+    evs = random_events(23, 3)
+    msg = r"solver must be one of \['auto', 'wasserstein', 'pot'\].*got 'simplex'"
+    with pytest.raises(ValueError, match=msg):
+        EMDTransformer(solver="simplex").fit(evs)
+    with pytest.raises(ValueError, match=msg):
+        emd(evs[0], evs[1], solver="simplex")
+    with pytest.raises(ValueError, match=msg):
+        pairwise_emd(evs, solver="simplex")
+    with pytest.raises(ValueError, match="solver_threads must be an integer >= 1"):
+        EMDTransformer(solver_threads=0).fit(evs)
+
+
+def test_missing_solver_package_names_the_extra(monkeypatch):
+    # a None entry in sys.modules makes the import fail, as if the package were not installed
+    monkeypatch.setitem(__import__("sys").modules, "wasserstein", None)
+    evs = random_events(24, 3)
+    with pytest.raises(ImportError, match=r"solver='wasserstein'.*sklhep\[emd\]"):
+        EMDTransformer(solver="wasserstein").fit(evs)
+
+
 def test_agrees_with_energyflow():
     ef = pytest.importorskip("energyflow")
     evs = random_events(5, 12, 5, 30)
     D = EMDTransformer(R=0.4, beta=1.0, chunk_size=5).fit_transform(evs)
-    ref = ef.emd.emds(evs, R=0.4, beta=1.0, periodic_phi=True, n_jobs=1)
+    # Fortran order: under numpy 2, energyflow's wasserstein call refuses C-ordered events
+    ref = ef.emd.emds([np.asfortranarray(e) for e in evs], R=0.4, beta=1.0, periodic_phi=True,
+                      n_jobs=1)
     np.testing.assert_allclose(D, ref, rtol=1e-12, atol=1e-12)
 
 
-def test_return_flow():
+@each_solver
+def test_return_flow(solver):
     rng = np.random.default_rng(6)
     a, b = random_event(rng, 7), random_event(rng, 9)
-    value, flow = emd(a, b, R=0.4, return_flow=True)
+    value, flow = emd(a, b, solver=solver, R=0.4, return_flow=True)
     assert flow.shape == (7, 9)
     assert np.all(flow >= -1e-14)
     assert np.all(flow.sum(1) <= a[:, 0] + 1e-12)
@@ -211,15 +303,19 @@ def test_fit_transform_equals_fit_then_transform_and_chunks():
 def test_n_jobs_equals_serial():
     evs = random_events(9, 20)
     serial = EMDTransformer(chunk_size=6).fit_transform(evs)
-    # default: blocks in turn, each on 2 solver threads
+    # n_jobs: blocks in two joblib worker processes
     parallel = EMDTransformer(chunk_size=6, n_jobs=2).fit_transform(evs)
     np.testing.assert_allclose(parallel, serial, atol=1e-13)
-    # a process backend: blocks in parallel worker processes
+    # a thread backend chosen by the user works too
     import joblib
 
-    with joblib.parallel_backend("loky", n_jobs=2):
-        in_processes = EMDTransformer(chunk_size=6, n_jobs=2).fit_transform(evs)
-    np.testing.assert_allclose(in_processes, serial, atol=1e-13)
+    with joblib.parallel_backend("threading", n_jobs=2):
+        in_threads = EMDTransformer(chunk_size=6, n_jobs=2).fit_transform(evs)
+    np.testing.assert_allclose(in_threads, serial, atol=1e-13)
+    if "wasserstein" in SOLVERS:
+        # the solver's own OpenMP threads inside each block
+        threaded = EMDTransformer(chunk_size=6, solver="wasserstein", solver_threads=2)
+        np.testing.assert_allclose(threaded.fit_transform(evs), serial, atol=1e-13)
 
 
 def test_dask_localcluster_equals_serial():
@@ -317,7 +413,7 @@ def test_bad_parameters():
         EMDTransformer(method="hungarian").fit(evs)
     with pytest.raises(ValueError, match="empty_events must be one of"):
         EMDTransformer(empty_events="skip").fit(evs)
-    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1"):
         EMDTransformer(chunk_size=0).fit_transform(evs)
     with pytest.raises(ValueError, match="norm must be True or False"):
         EMDTransformer(norm="yes").fit(evs)

@@ -193,7 +193,7 @@ def make_gaussian_pair(
     --------
     >>> from sklhep.datasets import make_gaussian_pair
     >>> X, y, log_ratio = make_gaussian_pair(1000, random_state=0)
-    >>> X.shape, y.mean()
+    >>> X.shape, float(y.mean())
     ((2000, 1), 0.5)
     >>> float(log_ratio([[0.5]])[0])   # 2 mu x for N(+mu,1) vs N(-mu,1)
     1.0

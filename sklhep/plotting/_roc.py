@@ -169,8 +169,8 @@ def plot_ratio_calibration(true_log_ratio, predicted_log_ratio, *, bins=30, ax=N
     edges = np.unique(np.quantile(t, np.linspace(0, 1, bins + 1)))
     if edges.size < 2:
         raise ValueError(
-            f"true_log_ratio takes the single value {edges[0]!r}; binning in it needs a spread of "
-            "values (e.g. events from a toy whose densities differ)."
+            f"true_log_ratio takes the single value {float(edges[0])!r}; binning in it needs a "
+            "spread of values (e.g. events from a toy whose densities differ)."
         )
     ids = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
     centers, mean, lo, hi = [], [], [], []
