@@ -17,6 +17,7 @@ NEEDS = {
     "plot_correlation_dimension.py": ["energyflow"],
     "omnifold_unfolding.py": ["xgboost"],
     "jet_topics.py": ["xgboost", "sklhep.topics"],
+    "root_cwola_hist.py": ["xgboost", "uproot", "awkward", "hist"],
 }
 # examples that take more than a few seconds even in quick mode, with the reason
 SLOW = {
