@@ -10,26 +10,24 @@ output per sample, the unfolded multiplicity) as ``hist.Hist`` objects with weig
 
 Run::
 
-    python examples/root_cwola_hist.py [--quick] [--out root_cwola_hist.png]
+    python examples/root_cwola_hist.py [--quick] [--out figure.png]
 """
 
 import argparse
 import os
 import pickle
+import sys
 import tempfile
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sklhep import CWoLaClassifier  # noqa: E402
-from sklhep._histograms import to_hist, weighted_histogram  # noqa: E402
-from sklhep.datasets import DetectorSmearing, make_mixtures  # noqa: E402
-from sklhep.io import read_jets, write_jets  # noqa: E402
-from sklhep.preprocessing import JetObservables  # noqa: E402
-from sklhep.unfolding import IterativeBayesUnfolder  # noqa: E402
+from sklhep import CWoLaClassifier
+from sklhep._histograms import to_hist, weighted_histogram
+from sklhep.datasets import DetectorSmearing, make_mixtures
+from sklhep.io import read_jets, write_jets
+from sklhep.preprocessing import JetObservables
+from sklhep.unfolding import IterativeBayesUnfolder
 
 FIELDS = ("pt", "y", "phi", "pid")
 
@@ -115,11 +113,10 @@ def make_figure(n_jets=20_000, seed=0, workdir=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 000 jets per sample")
+    parser.add_argument("--quick", action="store_true", help="2 000 jets per mixture")
     parser.add_argument("--out", default="root_cwola_hist.png")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as workdir:
-        fig, hists = make_figure(n_jets=2_000 if args.quick else 20_000, workdir=workdir)
+    fig, hists = make_figure(n_jets=2_000 if args.quick else 20_000)
     fig.savefig(args.out, dpi=120)
     print(f"wrote {args.out}; histograms: {', '.join(hists)}")
 
