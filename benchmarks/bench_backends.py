@@ -93,21 +93,21 @@ def bench_bdt(n_events, threads, repeat):
     print(f"\nbdt vs HistGradientBoostingClassifier: {n_events} events, 4 features, "
           f"{threads} thread(s)")
     bdt = sklhep.get_backend("bdt", n_estimators=200, max_depth=3, learning_rate=0.1,
-                             n_jobs=threads, random_state=0)
+                             n_threads=threads, random_state=0)
     hgb = HistGradientBoostingClassifier(max_iter=200, max_depth=3, max_leaf_nodes=8,
                                          learning_rate=0.1, early_stopping=False, random_state=0)
     results = []
     for name, est in (("sklhep bdt (xgboost hist)", bdt), ("sklearn HistGradientBoosting", hgb)):
         with threadpool_limits(threads):
-            fit_t, _ = best_time(lambda: est.fit(X, y), repeat)
-            pred_t, proba = best_time(lambda: est.predict_proba(Xt)[:, 1], repeat)
+            fit_t, _ = best_time(lambda est=est: est.fit(X, y), repeat)
+            pred_t, proba = best_time(lambda est=est: est.predict_proba(Xt)[:, 1], repeat)
         g = logit(proba)
         res = (fit_t, pred_t, roc_auc_score(yt, proba), np.sqrt(np.mean((g - truth_t) ** 2)))
         row(name, *res)
         results.append(res)
     ratios(*results)
     mlc = sklhep.get_backend("bdt", n_estimators=200, max_depth=3, learning_rate=0.1,
-                             n_jobs=threads, random_state=0, loss="mlc")
+                             n_threads=threads, random_state=0, loss="mlc")
     fit_t, _ = best_time(lambda: mlc.fit(X, y), repeat)
     pred_t, g = best_time(lambda: mlc.decision_function(Xt), repeat)
     res = (fit_t, pred_t, roc_auc_score(yt, g), np.sqrt(np.mean((g - truth_t) ** 2)))
@@ -127,8 +127,8 @@ def bench_histogram(n_events, dim, bins, repeat):
     for interpolation in ("none", "linear"):
         hist = sklhep.get_backend("histogram", bins=bins, binning="quantile", smoothing=1.0,
                                   interpolation=interpolation)
-        fit_t, _ = best_time(lambda: hist.fit(X, y), repeat)
-        pred_t, g = best_time(lambda: hist.decision_function(Xt), repeat)
+        fit_t, _ = best_time(lambda hist=hist: hist.fit(X, y), repeat)
+        pred_t, g = best_time(lambda hist=hist: hist.decision_function(Xt), repeat)
         results[interpolation] = (fit_t, pred_t, roc_auc_score(yt, g),
                                   np.sqrt(np.mean((g - truth_t) ** 2)))
     row("sklhep histogram, interpolated", *results["linear"])

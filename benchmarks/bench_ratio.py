@@ -138,20 +138,20 @@ def main(argv=None):
         X_test, y_test, _ = make_gaussian_pair(args.n, mean=mu, n_features=d, random_state=1)
         kl_true = gaussian_kl_divergence(mu, 1.0, -mu, 1.0, n_features=d)
         bins = {1: 60, 2: 30, 3: 12}.get(d, 6)
-        methods = [("numpy histogram ratio", lambda: NumpyHistogramRatio(bins))]
+        methods = [("numpy histogram ratio", lambda bins=bins: NumpyHistogramRatio(bins))]
         if d <= 3:
             methods.append(("sklhep histogram (auto)", lambda: LikelihoodRatioEstimator(
                 sklhep.get_backend("histogram"))))
         # 1-D: shallow trees (the settings of the slow tests); more dimensions: the defaults
         bce = {"max_depth": 2, "n_estimators": 100, "min_child_weight": 100} if d == 1 else {}
         mlc = {"max_depth": 2, "n_estimators": 300, "min_child_weight": 100} if d == 1 else {}
-        methods.append(("sklhep bdt (bce)", lambda: LikelihoodRatioEstimator(
+        methods.append(("sklhep bdt (bce)", lambda bce=bce: LikelihoodRatioEstimator(
             sklhep.get_backend("bdt", **bce), random_state=0)))
-        methods.append(("sklhep bdt (mlc)", lambda: LikelihoodRatioEstimator(
+        methods.append(("sklhep bdt (mlc)", lambda mlc=mlc: LikelihoodRatioEstimator(
             sklhep.get_backend("bdt", **mlc), loss="mlc", random_state=0)))
         if not args.no_mlp:
             mlp = {"hidden_sizes": (32, 32), "batch_size": 1024, "max_epochs": 30, "patience": 5}
-            methods.append(("sklhep mlp (bce)", lambda: LikelihoodRatioEstimator(
+            methods.append(("sklhep mlp (bce)", lambda mlp=mlp: LikelihoodRatioEstimator(
                 sklhep.get_backend("mlp", **mlp), random_state=0)))
         try:
             import hep_ml  # noqa: F401

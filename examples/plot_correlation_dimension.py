@@ -81,7 +81,8 @@ def main(argv=None):
     fig.savefig(args.out, dpi=120)
     print(f"saved {args.out}")
     for qq, dq, dg, r in zip(q, dim_q, dim_g, ratio):
-        print(f"Q = {qq:8.2f} GeV   dim_quark = {dq:6.2f}   dim_gluon = {dg:6.2f}   ratio = {r:5.2f}")
+        print(f"Q = {qq:8.2f} GeV   dim_quark = {dq:6.2f}   dim_gluon = {dg:6.2f}   "
+              f"ratio = {r:5.2f}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def main(argv=None):
 
             # Cached on disk under ~/.cache/sklhep: the second run of this script is instant.
             X_py, y_py = generate_pythia_jets(args.pythia, "zjets", random_state=0, n_jobs=2,
-                                              verbose=True)
+                                              verbose=1)
             plot_quark_gluon(X_py, y_py, ["multiplicity", "width"], axes=axes,
                              sample_label="Pythia", linestyle="--")
             samples["Pythia"] = (X_py, y_py)

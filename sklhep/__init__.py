@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import importlib
 
+from ._registry import builtin_backend_classes as _builtin_backend_classes
 from ._registry import get_backend, list_backends, refresh_backends, register_backend
 from .backends._base import BackendCapabilities, backend_capabilities
 
 __version__ = "0.1.0.dev0"
 
-# Public names -> the module that defines them, imported lazily (PEP 562).
+# Public names -> the module that defines them, imported lazily (PEP 562). The backend classes
+# come from the registry's one list of built-in backends.
 _LAZY = {
-    "BDTClassifier": "sklhep.backends.trees",
-    "HistogramClassifier": "sklhep.backends.histogram",
-    "MLPClassifier": "sklhep.backends.torch_nets",
-    "EFNClassifier": "sklhep.backends.set_nets",
-    "PFNClassifier": "sklhep.backends.set_nets",
+    **_builtin_backend_classes(),
     "LikelihoodRatioEstimator": "sklhep.ratio",
     "CWoLaClassifier": "sklhep.cwola",
     "TopicDemixer": "sklhep.topics",

@@ -26,6 +26,7 @@ from ._validation import _EXTRA_OF
 __all__ = [
     "BUILTIN_BACKENDS",
     "ENTRY_POINT_GROUP",
+    "builtin_backend_classes",
     "get_backend",
     "list_backends",
     "refresh_backends",
@@ -35,7 +36,8 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "sklhep.backends"
 
-#: Built-in backends: name -> import string. Imported only when asked for.
+#: Built-in backends: name -> import string. Imported only when asked for. The one list of them:
+#: the lazy-import tables of sklhep and sklhep.backends derive from it.
 BUILTIN_BACKENDS = {
     "bdt": "sklhep.backends.trees:BDTClassifier",
     "histogram": "sklhep.backends.histogram:HistogramClassifier",
@@ -44,7 +46,27 @@ BUILTIN_BACKENDS = {
     "pfn": "sklhep.backends.set_nets:PFNClassifier",
 }
 
-# Backends registered at run time with register_backend: name -> factory (callable or import string).
+
+def builtin_backend_classes():
+    """Class name -> defining module of every built-in backend, derived from BUILTIN_BACKENDS.
+
+    The lazy-import tables of :mod:`sklhep` and :mod:`sklhep.backends` are built from it, so a
+    new built-in backend is listed in one place only.
+
+    Examples
+    --------
+    >>> from sklhep._registry import builtin_backend_classes
+    >>> builtin_backend_classes()["BDTClassifier"]
+    'sklhep.backends.trees'
+    """
+    table = {}
+    for target in BUILTIN_BACKENDS.values():
+        module, _, attr = target.partition(":")
+        table[attr] = module
+    return table
+
+# Backends registered at run time with register_backend: name -> factory (callable or import
+# string).
 _RUNTIME_BACKENDS: dict = {}
 
 

@@ -1,6 +1,11 @@
-"""Input checks shared across sklhep: jets, binary labels, weights, optional imports.
+"""Input checks shared across sklhep: jets, binary labels, weights, fractions, optional imports.
 
 Every check raises an error a person can act on: what was wrong, the value received, how to fix it.
+
+Parameters of estimators and functions are declared, scikit-learn's way, as
+``_parameter_constraints`` (estimators, checked by ``self._validate_params()`` in ``fit``) or with
+:func:`validate_params` (functions), from the constraint types re-exported here. :class:`Interval`
+is scikit-learn's, except that it refuses booleans: ``True`` is not the integer 1 here.
 """
 
 from __future__ import annotations
@@ -9,9 +14,21 @@ import importlib
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import Interval as _SklearnInterval
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    validate_params,
+)
 
 __all__ = [
+    "Interval",
+    "InvalidParameterError",
+    "Options",
+    "StrOptions",
     "check_binary_labels",
+    "check_fractions",
     "check_two_classes",
     "check_int",
     "check_jets",
@@ -19,7 +36,88 @@ __all__ = [
     "check_sample_weight",
     "import_optional",
     "jets_to_list",
+    "validate_params",
 ]
+
+
+class Interval(_SklearnInterval):
+    """scikit-learn's ``Interval`` parameter constraint, refusing booleans.
+
+    scikit-learn counts ``True`` as the integer 1 and the real 1.0; a boolean where a number is
+    expected is a mistake (``batch_size=True``), so sklhep refuses it.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from sklhep._validation import Interval
+    >>> Interval(Integral, 1, None, closed="left").is_satisfied_by(True)
+    False
+    """
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)
+
+
+def check_fractions(fractions, *, distinct=True, what="fractions", meaning="signal fractions"):
+    """Validate a pair of fractions ``(f1, f2)`` of two mixtures and return them as floats.
+
+    The one check of the signal (or quark) fractions of two mixtures, used by the CWoLa estimator,
+    the mixed-AUC metrics and the mixture generators.
+
+    Parameters
+    ----------
+    fractions : pair of float
+        ``(f1, f2)``, each in [0, 1].
+    distinct : bool, default=True
+        Refuse ``f1 == f2``: two mixtures of the same composition cannot be told apart (a
+        generator may allow it, for a null test).
+    what : str, default="fractions"
+        The parameter name used in error messages.
+    meaning : str, default="signal fractions"
+        What the two numbers are, used in error messages.
+
+    Returns
+    -------
+    f1, f2 : float
+
+    Raises
+    ------
+    ValueError
+        If ``fractions`` is not a pair of numbers, a fraction lies outside [0, 1] or is not finite,
+        or (with ``distinct``) ``f1 == f2``.
+
+    Examples
+    --------
+    >>> from sklhep._validation import check_fractions
+    >>> check_fractions([0.8, 0.2])
+    (0.8, 0.2)
+    """
+    try:
+        if isinstance(fractions, (str, bytes)):
+            raise TypeError
+        f1, f2 = fractions
+        if any(isinstance(f, (bool, np.bool_, str, bytes)) for f in (f1, f2)):
+            raise TypeError
+        f1, f2 = float(f1), float(f2)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{what} must be a pair (f1, f2) of the {meaning} of the two mixtures; got "
+            f"{fractions!r}."
+        ) from None
+    for name, f in (("f1", f1), ("f2", f2)):
+        if not (0.0 <= f <= 1.0):
+            raise ValueError(
+                f"The {meaning[:-1] if meaning.endswith('s') else meaning} {name} must lie in "
+                f"[0, 1]; got {f!r}."
+            )
+    if distinct and f1 == f2:
+        raise ValueError(
+            f"The {meaning} must differ (f1 = f2 = {f1!r}): two mixtures with the same "
+            "composition cannot be told apart, so the signal cannot be learned from them."
+        )
+    return f1, f2
 
 _EXTRA_OF = {
     "xgboost": "xgboost",
@@ -158,7 +256,7 @@ def check_two_classes(y, *, what="y", meaning="the two classes"):
 
 
 def check_int(value, name, low, *, allow_none=False):
-    """Check that a parameter is an integer (numpy integers included, bools not) of at least ``low``.
+    """Check that a parameter is an integer (numpy integers included, bools not) >= ``low``.
 
     Returns
     -------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from ._validation import check_binary_labels, check_sample_weight
+from ._validation import check_binary_labels, check_fractions, check_sample_weight
 
 __all__ = [
     "auc_standard_error",
@@ -168,13 +168,6 @@ def max_significance_improvement(
     return float(sic.max())
 
 
-def _check_fraction_pair(fractions):
-    # the same checks as sklhep.cwola.check_fractions, without importing the estimator module
-    from .cwola import check_fractions
-
-    return check_fractions(fractions)
-
-
 def _check_auc(auc, what):
     a = np.asarray(auc, dtype=float)
     bad = ~(np.isfinite(a) & (a >= 0.0) & (a <= 1.0))
@@ -211,7 +204,7 @@ def mixed_auc(pure_auc, fractions):
     >>> mixed_auc(0.9, (0.8, 0.2))
     0.74
     """
-    f1, f2 = _check_fraction_pair(fractions)
+    f1, f2 = check_fractions(fractions)
     auc = 0.5 + (f1 - f2) * (_check_auc(pure_auc, "pure_auc") - 0.5)
     return float(np.round(auc, 15)) if auc.ndim == 0 else auc
 
@@ -238,7 +231,7 @@ def pure_auc_from_mixed(mixed, fractions):
     >>> round(pure_auc_from_mixed(0.74, (0.8, 0.2)), 12)
     0.9
     """
-    f1, f2 = _check_fraction_pair(fractions)
+    f1, f2 = check_fractions(fractions)
     m = _check_auc(mixed, "mixed")
     half = abs(f1 - f2) / 2
     outside = np.abs(m - 0.5) > half * (1 + 1e-12)

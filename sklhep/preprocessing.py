@@ -9,12 +9,21 @@ the head of a :class:`~sklearn.pipeline.Pipeline` that feeds a classifier::
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_jets, check_n_particle_features, import_optional
+from ._validation import (
+    Interval,
+    StrOptions,
+    check_jets,
+    check_n_particle_features,
+    import_optional,
+)
 
 __all__ = ["EFPTransformer", "JetObservables", "JetPreprocessor"]
 
@@ -54,6 +63,7 @@ class _JetTransformer(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         X = check_jets(X)
         self._check_params()
         self.n_particle_features_ = X.shape[2]
@@ -118,6 +128,13 @@ class JetPreprocessor(_JetTransformer):
     >>> bool(np.allclose(Z[..., 0].sum(axis=1), 1.0))
     True
     """
+
+    _parameter_constraints = {
+        "center": ["boolean"],
+        "rotate": ["boolean"],
+        "reflect": ["boolean"],
+        "normalize": ["boolean"],
+    }
 
     def __init__(self, center=True, rotate=True, reflect=True, normalize=True):
         self.center = center
@@ -281,6 +298,12 @@ class JetObservables(_JetTransformer):
     ((10, 2), ['multiplicity', 'width'])
     """
 
+    _parameter_constraints = {
+        # names checked against the known observables; a lone string gets its own hint
+        "observables": ["array-like", str, None],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(self, observables=None, beta=1.0):
         self.observables = observables
         self.beta = beta
@@ -300,8 +323,6 @@ class JetObservables(_JetTransformer):
                 raise ValueError(
                     f"Unknown or no observables {unknown}; choose from {list(_OBSERVABLES)}."
                 )
-        if not (np.isscalar(self.beta) and np.isfinite(self.beta) and self.beta > 0):
-            raise ValueError(f"beta must be a positive number; got {self.beta!r}.")
         self.observables_ = names
 
     def transform(self, X):
@@ -387,10 +408,11 @@ class EFPTransformer(_JetTransformer):
     normed : bool, default=True
         Use pt fractions (True) or pts (False).
     n_jobs : int or None, default=None
-        Jets are split in chunks computed in parallel with :class:`sklearn.utils.parallel.Parallel`
-        (so ``joblib.parallel_backend("dask")`` applies); None means 1.
+        joblib workers: the jets are split in four chunks per worker (one chunk for one worker),
+        computed in parallel with :class:`sklearn.utils.parallel.Parallel` (so
+        ``joblib.parallel_backend("dask")`` applies); None means 1, -1 all cores.
     verbose : int, default=0
-        Show a progress bar over chunks when truthy.
+        Show a progress bar over completed chunks when > 0.
 
     Attributes
     ----------
@@ -413,6 +435,16 @@ class EFPTransformer(_JetTransformer):
     (4, 13)
     """
 
+    _parameter_constraints = {
+        "dmax": [Interval(Integral, 1, 10, closed="both")],
+        "select": [str, None],
+        "measure": [StrOptions({"hadr", "hadrdot"})],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "normed": ["boolean"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, dmax=5, select=None, measure="hadr", beta=1.0, normed=True, n_jobs=None,
                  verbose=0):
         self.dmax = dmax
@@ -424,14 +456,6 @@ class EFPTransformer(_JetTransformer):
         self.verbose = verbose
 
     def _check_params(self):
-        if isinstance(self.dmax, bool) or not isinstance(self.dmax, (int, np.integer)) or not (
-            1 <= self.dmax <= 10
-        ):
-            raise ValueError(f"dmax must be an integer from 1 to 10; got {self.dmax!r}.")
-        if self.measure not in ("hadr", "hadrdot"):
-            raise ValueError(f"measure must be 'hadr' or 'hadrdot'; got {self.measure!r}.")
-        if not (np.isscalar(self.beta) and np.isfinite(self.beta) and self.beta > 0):
-            raise ValueError(f"beta must be a positive number; got {self.beta!r}.")
         ef = import_optional("energyflow", purpose="EFPTransformer")
         args = [f"d<={int(self.dmax)}"] + ([self.select] if self.select else [])
         try:
@@ -458,21 +482,25 @@ class EFPTransformer(_JetTransformer):
         check_is_fitted(self, "efpset_")
         X, mask, _ = self._check_fitted_input(X, allow_empty_jets=False)
         jets = [x[m, :3] for x, m in zip(X, mask)]
-        n_jobs = 1 if self.n_jobs is None else self.n_jobs
-        n_chunks = 1 if n_jobs == 1 else max(4 * abs(n_jobs), 1)
-        bounds = np.linspace(0, len(jets), min(n_chunks, len(jets)) + 1).astype(int)
-        chunks = [jets[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            chunks = tqdm(chunks, desc="EFPs", unit="chunk")
-        parts = Parallel(n_jobs=n_jobs)(
+        chunks = _chunks(jets, effective_n_jobs(self.n_jobs))
+        parts = Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(self.efpset_.batch_compute)(chunk, 1) for chunk in chunks
         )
-        return np.concatenate(parts, axis=0)
+        if self.verbose:  # counts chunks as they complete, in order
+            from tqdm.auto import tqdm
+
+            parts = tqdm(parts, total=len(chunks), desc="EFPs", unit="chunk")
+        return np.concatenate(list(parts), axis=0)
 
     def get_feature_names_out(self, input_features=None):
         """``efp{i}_d{d}_n{n}``: running index, degree (edges) and number of vertices."""
         check_is_fitted(self, "efpset_")
         names = [f"efp{i}_d{d}_n{n}" for i, (n, _, d, *_) in enumerate(self.efpset_.specs)]
         return np.asarray(names, dtype=object)
+
+
+def _chunks(jets, n_workers):
+    """Four chunks per joblib worker (one for a single worker), so the work is balanced."""
+    n_chunks = 1 if n_workers == 1 else 4 * n_workers
+    bounds = np.linspace(0, len(jets), min(n_chunks, len(jets)) + 1).astype(int)
+    return [jets[a:b] for a, b in zip(bounds[:-1], bounds[1:])]

@@ -109,7 +109,7 @@ def test_observables_ecf_against_brute_force():
         got = JetObservables(["e2", "c2", "d2"], beta=beta).fit_transform(jets)
         for j, row in zip(jets, got):
             z = j[:, 0] / j[:, 0].sum()
-            d = lambda i, k: np.hypot(j[i, 1] - j[k, 1], j[i, 2] - j[k, 2]) ** beta  # noqa: E731
+            d = lambda i, k, j=j, beta=beta: np.hypot(j[i, 1] - j[k, 1], j[i, 2] - j[k, 2]) ** beta  # noqa: E731
             e2 = sum(z[i] * z[k] * d(i, k) for i, k in itertools.combinations(range(len(j)), 2))
             e3 = sum(z[i] * z[k] * z[m] * d(i, k) * d(i, m) * d(k, m)
                      for i, k, m in itertools.combinations(range(len(j)), 3))
@@ -169,7 +169,7 @@ def test_grid_search_over_observable_parameters(jets):
         ({"observables": ["width", "charm"]}, "choose from \\['multiplicity'"),
         ({"observables": "width"}, "not a string"),
         ({"observables": []}, "choose from"),
-        ({"beta": -1.0}, "beta must be a positive"),
+        ({"beta": -1.0}, r"'beta' parameter of JetObservables .* Got -1.0"),
     ],
 )
 def test_observables_bad_parameters(params, match):
@@ -229,6 +229,8 @@ def test_efp_matches_energyflow_and_parallel():
 
     with parallel_backend("threading"):  # the chunked Parallel path, without process start-up
         np.testing.assert_allclose(EFPTransformer(dmax=4, n_jobs=2).fit_transform(X), got)
+    with parallel_backend("threading"):  # n_jobs=-1: all cores, four chunks per worker
+        np.testing.assert_allclose(EFPTransformer(dmax=4, n_jobs=-1).fit_transform(X), got)
     prime = EFPTransformer(dmax=4, select="p==1").fit(X)
     assert prime.n_features_out_ < t.n_features_out_
     # EFPs are IRC safe: an extra zero-pt-like soft particle barely changes them.
@@ -236,10 +238,28 @@ def test_efp_matches_energyflow_and_parallel():
     np.testing.assert_allclose(t.transform(Xs), got[:5], rtol=1e-6)
 
 
+def test_efp_chunks_follow_the_number_of_workers():
+    import os
+
+    from joblib import effective_n_jobs
+
+    from sklhep.preprocessing import _chunks
+
+    jets = list(range(1000))
+    assert _chunks(jets, 1) == [jets]
+    n_cores = os.cpu_count() or 1
+    # n_jobs=-1 means every core, not one worker (it used to make four chunks whatever the cores)
+    chunks = _chunks(jets, effective_n_jobs(-1))
+    assert len(chunks) == (1 if n_cores == 1 else 4 * n_cores)
+    assert len(_chunks(jets, 3)) == 12 and sum(_chunks(jets, 3), []) == jets
+
+
 @pytest.mark.parametrize(
     "params, match",
-    [({"dmax": 0}, "dmax must be an integer"), ({"measure": "ee"}, "'hadr' or 'hadrdot'"),
-     ({"beta": 0}, "beta must be"), ({"select": "q>=2"}, "energyflow rejected")],
+    [({"dmax": 0}, r"'dmax' .* an int in the range \[1, 10\]. Got 0"),
+     ({"dmax": True}, r"'dmax' .* Got True"),
+     ({"measure": "ee"}, r"'measure' .*'hadrdot'"),
+     ({"beta": 0}, r"'beta' .* Got 0"), ({"select": "q>=2"}, "energyflow rejected")],
 )
 def test_efp_bad_parameters(params, match):
     pytest.importorskip("energyflow")

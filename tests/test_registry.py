@@ -131,13 +131,17 @@ def test_broken_plugin_warns_not_crashes(tmp_path, monkeypatch, clean_registry):
             sklhep.get_backend("broken")
 
 
-def test_conflicting_plugins_warn_and_choose_deterministically(tmp_path, monkeypatch, clean_registry):
+def test_conflicting_plugins_warn_and_choose_deterministically(
+    tmp_path, monkeypatch, clean_registry
+):
     a = tmp_path / "a"
     b = tmp_path / "b"
     a.mkdir()
     b.mkdir()
     src = "from sklearn.linear_model import LogisticRegression as {name}\n"
-    _make_dist(a, "alpha_plugin", "alpha_mod", {"twin": "alpha_mod:Alpha"}, src.format(name="Alpha"))
+    _make_dist(
+        a, "alpha_plugin", "alpha_mod", {"twin": "alpha_mod:Alpha"}, src.format(name="Alpha")
+    )
     _make_dist(b, "beta_plugin", "beta_mod", {"twin": "beta_mod:Beta"}, src.format(name="Beta"))
     monkeypatch.syspath_prepend(str(b))
     monkeypatch.syspath_prepend(str(a))

@@ -8,13 +8,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
+from _helpers import TWO_D_CHECKS, TWO_D_REASON  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-from _helpers import TWO_D_CHECKS, TWO_D_REASON  # noqa: E402
 
 import sklhep  # noqa: E402
 from sklhep.backends import LOSSES, backend_capabilities  # noqa: E402
@@ -329,8 +328,37 @@ def test_registry_and_capabilities():
         assert isinstance(est, cls) and est.phi_sizes == (4,)
         caps = backend_capabilities(est)
         assert caps.particle_sets and caps.sample_weight and set(caps.losses) == set(LOSSES)
+        assert caps.signed_weights
     assert EFNClassifier().__sklearn_tags__().input_tags.three_d_array
     assert sklhep.EFNClassifier is EFNClassifier and sklhep.backends.PFNClassifier is PFNClassifier
+
+
+@pytest.mark.parametrize("cls", [EFNClassifier, PFNClassifier])
+def test_signed_weights(cls, small_task):
+    # mixed-sign jet weights train; a negative weight pulls the output the other way
+    X, y = small_task
+    w = np.ones(len(y))
+    w[(y == 0) & (np.arange(len(y)) % 4 == 0)] = -0.5
+    est = cls(**SMALL).fit(X, y, sample_weight=w)
+    assert np.all(np.isfinite(est.decision_function(X)))
+    with pytest.raises(ValueError, match=r"total sample_weight <= 0.*positive total"):
+        cls(**SMALL).fit(X, y, sample_weight=np.where(y == 0, -1.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"pid_embedding_dim": True}, r"'pid_embedding_dim' .* Got True"),
+        ({"pid_embedding_dim": 0}, r"'pid_embedding_dim' .* \[1, inf\)"),
+        ({"pid_column": 2}, r"'pid_column' .* \[3, inf\) or None"),
+        ({"mixed_precision": "yes"}, r"'mixed_precision' .* Got 'yes'"),
+        ({"max_epochs": 2.0}, r"'max_epochs' .* Got 2.0"),
+    ],
+)
+def test_bad_parameters_are_refused_by_the_constraints(params, match, small_task):
+    X, y = small_task
+    with pytest.raises(ValueError, match=match):
+        PFNClassifier(**{**SMALL, **params}).fit(X, y)
 
 
 # ---------------------------------------------------------------- bad input
@@ -362,7 +390,7 @@ def test_bad_input(cls, small_task):
         est.fit(csr_matrix(X[:, :, 0]), y)
     with pytest.raises(ValueError, match="phi_sizes"):
         cls(phi_sizes=()).fit(X, y)
-    with pytest.raises(ValueError, match="dropout"):
+    with pytest.raises(ValueError, match=rf"'dropout' parameter of {cls.__name__}"):
         cls(dropout=1.5).fit(X, y)
     with pytest.raises(ValueError, match="every jet is empty"):
         cls(**SMALL).fit(np.zeros((4, 3, 4)), [0, 1, 0, 1])

@@ -194,8 +194,9 @@ def test_make_mixtures():
     [
         ({"n": 0}, "n must be a positive integer"),
         ({"n": (10, 5, 3)}, "n must be a positive integer"),
-        ({"fractions": (0.5, 1.5)}, "fractions must be two quark fractions"),
-        ({"fractions": (0.5,)}, "fractions must be two quark fractions"),
+        ({"fractions": (0.5, 1.5)}, r"quark fraction f2 must lie in \[0, 1\]; got 1.5"),
+        ({"fractions": 0.5}, r"fractions must be a pair \(f1, f2\) of the quark fractions"),
+        ({"fractions": (0.5,)}, "fractions must be a pair"),
     ],
 )
 def test_make_mixtures_bad_parameters(kwargs, match):

@@ -582,7 +582,13 @@ def test_omnifold_background_subtraction_negative_weights_quick():
     of = OmniFoldUnfolder(backend, n_iterations=3, random_state=0).fit(
         d.sim_reco, d.sim_truth, X_data, pass_reco=d.sim_pass_reco, pass_gen=d.sim_pass_truth,
         data_weight=wd)
-    _check_background(of, d, (1, 2, 3), 0.02)
+    # Measured when the histogram took signed weights (seeds 3 / 4 / 5, iterations 1-3): means off
+    # the EM recursion by -0.024 / -0.027 / -0.007, widths by +0.018-0.026 / +0.011-0.017 /
+    # +0.023-0.031, and the same without any background (data = signal only, seeds 3 / 4: -0.026 /
+    # -0.026, +0.016-0.021): the 40-bin histogram's own spread at 20k events with misses and fakes,
+    # not the subtraction. Losing the signs would add the 10% background at x = 1.5 twice (a mean
+    # shift of about 0.3).
+    _check_background(of, d, (1, 2, 3), 0.035)
 
 
 @pytest.mark.slow

@@ -7,16 +7,12 @@ contract every backend follows.
 
 import importlib
 
+from .._registry import builtin_backend_classes as _builtin_backend_classes
 from ._base import LOSSES, BackendCapabilities, backend_capabilities, check_loss, loss_per_event
 
-# Backend classes -> the module that defines them, imported on first access (PEP 562).
-_LAZY = {
-    "BDTClassifier": "sklhep.backends.trees",
-    "HistogramClassifier": "sklhep.backends.histogram",
-    "MLPClassifier": "sklhep.backends.torch_nets",
-    "EFNClassifier": "sklhep.backends.set_nets",
-    "PFNClassifier": "sklhep.backends.set_nets",
-}
+# Backend classes -> the module that defines them, imported on first access (PEP 562); derived
+# from the registry's one list of built-in backends (sklhep._registry.BUILTIN_BACKENDS).
+_LAZY = _builtin_backend_classes()
 
 __all__ = [
     "LOSSES",

@@ -7,10 +7,10 @@ through this contract only.
 The output convention
 ---------------------
 Whatever the loss, a backend's raw output ``g(x)`` is an estimate of the log likelihood ratio
-``log p(x)/q(x)`` between class 1 (``p``) and class 0 (``q``) *when the two classes carry equal total
-weight*, and ``predict_proba(X)[:, 1] == sigmoid(g(x))``. So ``p/(1-p)`` of the class-1 probability is
-the ratio for every loss. Backends apply the per-event losses below as plain weighted sums; balancing
-the class totals is the estimator's job (it passes sample weights).
+``log p(x)/q(x)`` between class 1 (``p``) and class 0 (``q``) *when the two classes carry equal
+total weight*, and ``predict_proba(X)[:, 1] == sigmoid(g(x))``. So ``p/(1-p)`` of the class-1
+probability is the ratio for every loss. Backends apply the per-event losses below as plain weighted
+sums; balancing the class totals is the estimator's job (it passes sample weights).
 
 Per-event losses, with ``s = sigmoid(g)``:
 
@@ -73,8 +73,8 @@ def backend_capabilities(estimator):
     """The :class:`BackendCapabilities` of a backend instance or class.
 
     sklhep backends declare them in a ``sklhep_capabilities`` class attribute; for any other
-    scikit-learn classifier they are inferred: sample weights if ``fit`` takes them, the ``bce`` loss
-    (a probabilistic classifier minimises a proper score), flat feature vectors.
+    scikit-learn classifier they are inferred: sample weights if ``fit`` takes them, the ``bce``
+    loss (a probabilistic classifier minimises a proper score), flat feature vectors.
     """
     caps = getattr(estimator, "sklhep_capabilities", None)
     if isinstance(caps, BackendCapabilities):

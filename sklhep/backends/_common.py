@@ -8,10 +8,46 @@ from sklearn.utils.validation import validate_data
 
 from .._validation import check_sample_weight
 
-__all__ = ["check_fit_data"]
+__all__ = ["check_class_totals", "check_fit_data"]
 
 
-def check_fit_data(estimator, X, y, sample_weight, *, dtype=np.float64):
+def check_class_totals(classes, y_index, weight):
+    """Refuse a class whose summed sample weight is not positive; return the class totals.
+
+    With signed weights (``BackendCapabilities.signed_weights``) single events may carry negative
+    weight, but every class must keep a positive total: it is the normalisation of that class's
+    density.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+    y_index : ndarray of shape (n_samples,)
+        The position of each event's label in ``classes``.
+    weight : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    totals : ndarray of shape (n_classes,)
+    """
+    totals = np.bincount(y_index, weights=weight, minlength=len(classes))
+    bad = totals <= 0
+    if np.any(bad):
+        bad_classes = np.asarray(classes)[bad].tolist()
+        listing = ", ".join(f"{c!r} (sum {t:g})" for c, t in zip(bad_classes, totals[bad]))
+        if np.any(weight < 0):
+            raise ValueError(
+                f"The class(es) {listing} have a total sample_weight <= 0. Single events may carry "
+                "negative weight, but every class needs a positive total (e.g. subtract less "
+                "background than the mixture holds)."
+            )
+        raise ValueError(
+            f"The class(es) {listing} have zero total sample_weight; every class in y needs events "
+            "with positive weight (drop the class from y or give its events weight)."
+        )
+    return totals
+
+
+def check_fit_data(estimator, X, y, sample_weight, *, dtype=np.float64, signed=True):
     """Validate ``X``, ``y`` and ``sample_weight`` for a backend's ``fit``.
 
     Sets ``n_features_in_`` (and ``feature_names_in_``) on ``estimator`` through
@@ -25,13 +61,14 @@ def check_fit_data(estimator, X, y, sample_weight, *, dtype=np.float64):
     y_index : ndarray of shape (n_samples,)
         The position of each label in ``classes``.
     weight : ndarray of shape (n_samples,)
-        Non-negative sample weights (ones when None).
+        Sample weights (ones when None); of either sign when ``signed``.
 
     Raises
     ------
     ValueError
-        For NaN or inf in ``X``, mismatched shapes, a single class, negative weights, or a class
-        whose events all have zero weight. Every message names the problem and the value received.
+        For NaN or inf in ``X``, mismatched shapes, a single class, NaN or inf weights, negative
+        weights when not ``signed``, or a class whose total weight is not positive. Every message
+        names the problem and the value received.
     """
     X, y = validate_data(estimator, X, y, dtype=dtype, ensure_all_finite=True, y_numeric=False)
     check_classification_targets(y)
@@ -41,12 +78,6 @@ def check_fit_data(estimator, X, y, sample_weight, *, dtype=np.float64):
             f"y contains only one class ({classes.tolist()}); a classifier needs at least two "
             "classes to learn from."
         )
-    weight = check_sample_weight(sample_weight, X.shape[0])
-    totals = np.bincount(y_index, weights=weight, minlength=classes.size)
-    if np.any(totals <= 0):
-        empty = classes[totals <= 0].tolist()
-        raise ValueError(
-            f"The class(es) {empty} have zero total sample_weight; every class in y needs events "
-            "with positive weight (drop the class from y or give its events weight)."
-        )
+    weight = check_sample_weight(sample_weight, X.shape[0], allow_negative=signed)
+    check_class_totals(classes, y_index, weight)
     return X, classes, y_index, weight

@@ -21,6 +21,7 @@ Importing this module imports torch and skorch; a missing one raises an ImportEr
 from __future__ import annotations
 
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -29,8 +30,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._validation import check_int, check_sample_weight, import_optional
+from .._validation import Interval, StrOptions, check_sample_weight, import_optional
 from ._base import LOSSES, LogRatioClassifierMixin, check_loss
+from ._common import check_class_totals
 
 torch = import_optional("torch", purpose="sklhep's network backends (mlp, efn, pfn)")
 skorch = import_optional("skorch", purpose="sklhep's network backends (mlp, efn, pfn)")
@@ -247,22 +249,6 @@ def check_sizes(sizes, name, *, allow_empty=True):
     return tuple(int(s) for s in items)
 
 
-def _check_positive(value, name, *, integer=False, allow_zero=False):
-    if integer:
-        return check_int(value, name, 0 if allow_zero else 1)
-    bad = (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or value < 0
-        or (value == 0 and not allow_zero)
-    )
-    if bad:
-        sign = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a number {sign}; got {value!r}.")
-    return float(value)
-
-
 def _lr_schedule(estimator, early_stopping):
     """The learning-rate schedule: the step size must shrink for the last weights to settle.
 
@@ -302,20 +288,24 @@ class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
     #: (keys whose axis 1 runs over particles, the key marking real particles) for set inputs.
     _particle_keys = ((), None)
 
+    #: The parameters every network shares; subclasses add their own (``{**base, ...}``).
+    _parameter_constraints = {
+        "loss": [StrOptions(set(LOSSES))],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     # ----------------------------------------------------------------- fitting
     def _check_common_params(self):
+        self._validate_params()
         check_loss(self.loss, self._losses)
-        _check_positive(self.lr, "lr")
-        _check_positive(self.batch_size, "batch_size", integer=True)
-        _check_positive(self.max_epochs, "max_epochs", integer=True)
-        if self.patience is not None:
-            _check_positive(self.patience, "patience", integer=True)
-        _check_positive(self.weight_decay, "weight_decay", allow_zero=True)
-        vf = self.validation_fraction
-        if not (np.isscalar(vf) and 0 <= vf < 1):
-            raise ValueError(
-                f"validation_fraction must be in [0, 1) (0 disables early stopping); got {vf!r}."
-            )
 
     def _check_targets(self, y):
         if y is None:
@@ -353,7 +343,8 @@ class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
             Two classes; the larger label (``classes_[1]``) is class 1, whose log-ratio over
             class 0 the raw output estimates.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative per-sample weights multiplying each event's loss term.
+            Per-sample weights multiplying each event's loss term, of either sign (NLO events, a
+            background subtracted with negative weights); each class needs a positive total.
 
         Returns
         -------
@@ -364,13 +355,8 @@ class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
     def _fit(self, X, y, sample_weight, **extra):
         self._check_common_params()
         classes, t = self._check_targets(y)
-        w = check_sample_weight(sample_weight, t.shape[0])
-        for c in (0, 1):
-            if not np.any(w[t == c] > 0):
-                raise ValueError(
-                    f"After sample weighting, class {classes[c]!r} has zero total weight; "
-                    "a binary classifier needs weight in both classes."
-                )
+        w = check_sample_weight(sample_weight, t.shape[0], allow_negative=True)
+        check_class_totals(classes, t.astype(np.intp), w)
         inputs = self._prepare(X, fitting=True, **extra)
         n = len(next(iter(inputs.values())))
         if t.shape[0] != n:
@@ -378,8 +364,8 @@ class TorchClassifierBase(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
                 f"X and y have different numbers of samples: {n} and {t.shape[0]}."
             )
         self.classes_ = classes
-        # Scale the weights to mean 1 so the step size does not depend on their overall scale.
-        w = (w / w.mean()).astype(np.float32)
+        # Scale the weights to mean |w| = 1 so the step size does not depend on their scale.
+        w = (w / np.abs(w).mean()).astype(np.float32)
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._validation import Interval, StrOptions
 from ._base import BackendCapabilities, LogRatioClassifierMixin
 from ._common import check_fit_data
 
@@ -40,8 +42,9 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
     where ``alpha`` is ``smoothing`` and ``w̄`` the mean event weight: a pseudo-count of ``alpha``
     average events, shared out in proportion to the class totals, so an empty cell predicts the
     class priors instead of 0/0. Between bin centres (the weighted mean position of each bin's
-    events), ``log P(k | b)`` is interpolated (multi)linearly by default, which removes the first-order bias of a step function: at a point a
-    distance ``u`` from its cell centre the step is off by ``u`` times the slope of the log ratio.
+    events), ``log P(k | b)`` is interpolated (multi)linearly by default, which removes the
+    first-order bias of a step function: at a point a distance ``u`` from its cell centre the step
+    is off by ``u`` times the slope of the log ratio.
     Like any classifier it respects the class totals it is given; with two classes of equal total
     weight ``decision_function`` estimates ``log p(x)/q(x)``.
 
@@ -64,8 +67,8 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
         smoothing off (an empty cell then predicts the class priors).
     interpolation : {"linear", "none"}, default="linear"
         ``"linear"``: interpolate the log class probabilities (multi)linearly between the centres
-        of neighbouring cells (see ``bin_centres_``), constant beyond the outermost centres. ``"none"``: the plain step
-        function, each event getting its cell's value.
+        of neighbouring cells (see ``bin_centres_``), constant beyond the outermost centres.
+        ``"none"``: the plain step function, each event getting its cell's value.
 
     Attributes
     ----------
@@ -89,6 +92,15 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` had string column names.
+
+    Notes
+    -----
+    **Signed weights.** Events may carry negative weights (NLO simulation, a background subtracted
+    from a mixture): each cell holds the signed sum of its events' weights, an unbiased estimate
+    of the cell's density. Every class needs a positive total, and no cell may end with a negative
+    content (rounding-level cancellations count as empty): a negative density has no log, so
+    ``fit`` refuses such data with a ValueError and suggests fewer bins. The quantile edges, the
+    interpolation nodes and the mean event weight of the smoothing use ``|w|``.
 
     See Also
     --------
@@ -114,8 +126,17 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
     """
 
     sklhep_capabilities = BackendCapabilities(
-        sample_weight=True, losses=("bce",), particle_sets=False, max_features=MAX_FEATURES
+        sample_weight=True, losses=("bce",), particle_sets=False, max_features=MAX_FEATURES,
+        signed_weights=True,
     )
+
+    _parameter_constraints = {
+        # per-feature sequences are checked against the number of features in fit
+        "bins": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), "array-like"],
+        "binning": [StrOptions({"quantile", "uniform"})],
+        "smoothing": [Interval(Real, 0, None, closed="left")],
+        "interpolation": [StrOptions({"linear", "none"})],
+    }
 
     def __init__(self, bins="auto", binning="quantile", smoothing=1.0, interpolation="linear"):
         self.bins = bins
@@ -156,28 +177,15 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
             One to three features.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative per-event weights added to the bins.
+            Per-event weights added to the bins, of either sign; every class needs a positive
+            total and every cell a non-negative content (see the class Notes).
 
         Returns
         -------
         self : HistogramClassifier
         """
-        if self.binning not in ("quantile", "uniform"):
-            raise ValueError(
-                f"binning must be 'quantile' or 'uniform'; got {self.binning!r}."
-            )
-        if self.interpolation not in ("linear", "none"):
-            raise ValueError(
-                f"interpolation must be 'linear' or 'none'; got {self.interpolation!r}."
-            )
+        self._validate_params()
         smoothing = self.smoothing
-        if (
-            not isinstance(smoothing, numbers.Real)
-            or isinstance(smoothing, bool)
-            or not np.isfinite(smoothing)
-            or smoothing < 0
-        ):
-            raise ValueError(f"smoothing must be a finite number >= 0; got {smoothing!r}.")
         X, classes, y_index, weight = check_fit_data(self, X, y, sample_weight)
         n_features = X.shape[1]
         if n_features > MAX_FEATURES:
@@ -193,10 +201,12 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
                 f"bins={self.bins!r} gives {n_cells} cells, more than the {_MAX_CELLS} allowed; "
                 "use fewer bins."
             )
-        keep = weight > 0
+        # Edges and interpolation nodes follow |w|: inside the data even with signed weights.
+        abs_weight = np.abs(weight)
+        keep = weight != 0
         edges = []
         for j in range(n_features):
-            x, w = X[keep, j], weight[keep]
+            x, w = X[keep, j], abs_weight[keep]
             if self.binning == "quantile":
                 e = _weighted_quantiles(x, w, np.linspace(0.0, 1.0, n_bins[j] + 1))
             else:
@@ -209,8 +219,8 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
         self.bin_centres_ = []
         for j, e in enumerate(edges):
             # Interpolation nodes: where each bin's weight sits (its centre if it is empty).
-            mass = np.bincount(index[j], weights=weight, minlength=shape[j])
-            moment = np.bincount(index[j], weights=weight * X[:, j], minlength=shape[j])
+            mass = np.bincount(index[j], weights=abs_weight, minlength=shape[j])
+            moment = np.bincount(index[j], weights=abs_weight * X[:, j], minlength=shape[j])
             middle = 0.5 * (e[:-1] + e[1:]) if e.size > 1 else e[:1]
             with np.errstate(invalid="ignore", divide="ignore"):
                 self.bin_centres_.append(np.where(mass > 0, moment / mass, middle))
@@ -222,11 +232,13 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
                 for k in range(classes.size)
             ]
         )
+        _check_cells_not_negative(counts, classes, abs_weight)
         self.counts_ = counts.reshape((classes.size, *shape))
         self.class_weight_totals_ = counts.sum(axis=1)
         self.classes_ = classes
         priors = self.class_weight_totals_ / self.class_weight_totals_.sum()
-        self.pseudo_counts_ = float(smoothing) * weight.sum() / np.count_nonzero(weight) * priors
+        mean_weight = abs_weight.sum() / np.count_nonzero(weight)
+        self.pseudo_counts_ = float(smoothing) * mean_weight * priors
         smoothed = counts + self.pseudo_counts_[:, None]
         total = smoothed.sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -245,7 +257,7 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
         return np.ravel_multi_index(self._bin_index(X, shape), shape)
 
     def _log_proba(self, X):
-        """Log class probabilities (unnormalised when interpolated), shape (n_samples, n_classes)."""
+        """Log class probabilities (unnormalised when interpolated), (n_samples, n_classes)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
         shape = self.counts_.shape[1:]
@@ -311,6 +323,22 @@ class HistogramClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimato
             with np.errstate(invalid="ignore"):
                 return log_p[:, 1] - log_p[:, 0]
         return log_p - logsumexp(log_p, axis=1, keepdims=True)
+
+
+def _check_cells_not_negative(counts, classes, abs_weight):
+    """Refuse cells whose signed content of a class is negative: no density is negative."""
+    tolerance = 1e-9 * abs_weight.sum()  # cancellations to rounding error are an empty cell
+    negative = counts < -tolerance
+    if np.any(negative):
+        k, cell = np.argwhere(negative)[np.argmin(counts[negative])]
+        raise ValueError(
+            f"The signed sample weights leave {int(negative.sum())} histogram cell(s) with a "
+            f"negative total weight (class {classes[k]!r}: {counts[k, cell]:g} in cell {cell}). "
+            "Negative weights are fine per event, but the content of every cell is a density "
+            "and must not be negative: use fewer or wider bins (bins=...), or more events in the "
+            "sample that the negative weights are subtracted from."
+        )
+    np.maximum(counts, 0.0, out=counts)
 
 
 def _as_int(value):

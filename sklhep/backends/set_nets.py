@@ -17,11 +17,12 @@ Importing this module imports torch and skorch (the registry imports it only whe
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.sparse import issparse
 
-from .._validation import check_jets
+from .._validation import Interval, check_jets
 from ._base import LOSSES, BackendCapabilities, labels_from_log_ratio, proba_from_log_ratio
 from ._torch import TorchClassifierBase, check_sizes, make_mlp, nn, torch
 
@@ -38,7 +39,7 @@ def _check_sets(X, n_features_in=None, name="X"):
             f"{name} is a sparse matrix; sparse input is not supported: the set networks take "
             "dense particle arrays (n_jets, n_particles, n_features)."
         )
-    if hasattr(X, "shape") and getattr(X, "dtype", None) != object and len(X.shape) == 2:
+    if hasattr(X, "shape") and getattr(X, "dtype", None) != np.dtype(object) and len(X.shape) == 2:
         raise ValueError(
             f"{name} must hold particle sets: a 3-D array (n_jets, n_particles, n_features) with "
             f"particle rows (pt, y, phi, ...), or a list of 2-D per-jet arrays; got a 2-D array of "
@@ -144,6 +145,14 @@ class _PFNModule(_SetModule):
 class _SetNetBase(TorchClassifierBase):
     """Input handling shared by EFN and PFN: sets, global features, method signatures."""
 
+    _parameter_constraints = {
+        **TorchClassifierBase._parameter_constraints,
+        "phi_sizes": ["array-like"],  # positive ints, checked by check_sizes
+        "f_sizes": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "mixed_precision": ["boolean"],
+    }
+
     def _prepare_globals(self, global_features, n_jets, fitting):
         if global_features is None:
             if not fitting and self.n_global_features_in_:
@@ -179,8 +188,6 @@ class _SetNetBase(TorchClassifierBase):
     def _check_set_params(self):
         check_sizes(self.phi_sizes, "phi_sizes", allow_empty=False)
         check_sizes(self.f_sizes, "f_sizes")
-        if not (np.isscalar(self.dropout) and 0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be in [0, 1); got {self.dropout!r}.")
 
     def _check_input_sets(self, X, fitting):
         """Validated sets (real particles first) and their energy fractions ``z``; in ``fit`` also
@@ -203,7 +210,8 @@ class _SetNetBase(TorchClassifierBase):
         y : array-like of shape (n_jets,)
             Two classes; ``classes_[1]`` is class 1.
         sample_weight : array-like of shape (n_jets,), default=None
-            Non-negative per-jet weights multiplying each jet's loss term.
+            Per-jet weights multiplying each jet's loss term, of either sign; each class needs a
+            positive total.
         global_features : array-like of shape (n_jets, n_global), default=None
             Per-jet features concatenated to the latent sum before F (standardised internally).
 
@@ -362,7 +370,8 @@ class EFNClassifier(_SetNetBase):
     )
 
     sklhep_capabilities = BackendCapabilities(
-        sample_weight=True, losses=LOSSES, particle_sets=True, max_features=None
+        sample_weight=True, losses=LOSSES, particle_sets=True, max_features=None,
+        signed_weights=True,
     )
     _particle_keys = (("z", "angles"), "z")
 
@@ -474,9 +483,9 @@ class PFNClassifier(_SetNetBase):
     fraction ``z_i = pt_i / sum_j pt_j``, its angles ``(y_i, phi_i)`` and any further continuous
     features, standardised over the training particles, followed by a learned embedding of the
     particle id when the data have the column ``pid_column``. The particle id encoding: each
-    distinct value seen in ``fit`` (e.g. PDG codes 22, 211, -211, 130, 2112, 11, -11, ...) gets its own
-    learned vector of length ``pid_embedding_dim``; values not seen in ``fit`` share one "other"
-    vector. Unlike the EFN the output is not IRC safe.
+    distinct value seen in ``fit`` (e.g. PDG codes 22, 211, -211, 130, 2112, 11, -11, ...) gets its
+    own learned vector of length ``pid_embedding_dim``; values not seen in ``fit`` share one
+    "other" vector. Unlike the EFN the output is not IRC safe.
 
     Parameters
     ----------"""
@@ -524,9 +533,16 @@ class PFNClassifier(_SetNetBase):
     )
 
     sklhep_capabilities = BackendCapabilities(
-        sample_weight=True, losses=LOSSES, particle_sets=True, max_features=None
+        sample_weight=True, losses=LOSSES, particle_sets=True, max_features=None,
+        signed_weights=True,
     )
     _particle_keys = (("features", "mask", "pid"), "mask")
+    _parameter_constraints = {
+        **_SetNetBase._parameter_constraints,
+        # features 0-2 are pt, y, phi
+        "pid_column": [Interval(Integral, 3, None, closed="left"), None],
+        "pid_embedding_dim": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -565,24 +581,14 @@ class PFNClassifier(_SetNetBase):
         self.pid_embedding_dim = pid_embedding_dim
 
     def _pid_index(self, n_features):
-        col = self.pid_column
+        col = self.pid_column  # None or an int >= 3, by _parameter_constraints
         if col is None:
             return None
-        if not (isinstance(col, (int, np.integer)) and col >= 3):
-            raise ValueError(
-                "pid_column must be None or an int >= 3 (features 0-2 are pt, y, phi); got "
-                f"{col!r}."
-            )
         return int(col) if col < n_features else None
 
     def _prepare(self, X, fitting, global_features=None):
         if fitting:
             self._check_set_params()
-            dim = self.pid_embedding_dim
-            if not (isinstance(dim, (int, np.integer)) and dim > 0):
-                raise ValueError(
-                    f"pid_embedding_dim must be a positive int; got {self.pid_embedding_dim!r}."
-                )
         arr, z = self._check_input_sets(X, fitting)
         mask = arr[..., 0] > 0
         if fitting:

@@ -30,8 +30,8 @@ class MLPClassifier(TorchClassifierBase):
     Inputs are standardised (mean 0, variance 1 per feature, fitted on the training data), passed
     through ReLU layers of ``hidden_sizes`` and a linear output ``g(x)``. Training minimises the
     per-sample-weighted sum of the chosen loss (see :mod:`sklhep.backends._base`) with AdamW,
-    stopping early when the loss on a held-out validation split has not improved for ``patience`` epochs and
-    restoring the best weights.
+    stopping early when the loss on a held-out validation split has not improved for ``patience``
+    epochs and restoring the best weights.
 
     Parameters
     ----------
@@ -100,8 +100,14 @@ class MLPClassifier(TorchClassifierBase):
     """
 
     sklhep_capabilities = BackendCapabilities(
-        sample_weight=True, losses=LOSSES, particle_sets=False, max_features=None
+        sample_weight=True, losses=LOSSES, particle_sets=False, max_features=None,
+        signed_weights=True,
     )
+
+    _parameter_constraints = {
+        **TorchClassifierBase._parameter_constraints,
+        "hidden_sizes": ["array-like"],  # positive ints, checked by check_sizes
+    }
 
     def __init__(
         self,

@@ -5,17 +5,18 @@ xgboost is imported inside :meth:`BDTClassifier.fit`, so importing this module i
 
 from __future__ import annotations
 
-import numbers
+import os
+from numbers import Integral, Real
 
 import numpy as np
-from joblib import effective_n_jobs
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_int, import_optional
-from ._base import BackendCapabilities, LogRatioClassifierMixin, check_loss, loss_per_event
+from .._validation import Interval, StrOptions, import_optional
+from ._base import BackendCapabilities, LogRatioClassifierMixin, loss_per_event
 from ._common import check_fit_data
 
 __all__ = ["BDTClassifier"]
@@ -50,16 +51,19 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         ``"bce"``: binary cross entropy (xgboost's ``binary:logistic``). ``"mlc"``: the
         maximum-likelihood-classifier loss ``y (-g) + (1-y) (exp(g) - 1)``, minimised through a
         custom objective; its minimiser is directly ``g = log p/q``. Two classes only.
-    device : str, default="cpu"
-        Passed to xgboost (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...), so a GPU user trains on the
-        GPU by setting ``device="cuda"``.
-    early_stopping_rounds : int or None, default=None
-        If set, hold out ``validation_fraction`` of the events (stratified) and stop when the
-        validation loss has not improved for this many rounds; prediction then uses the best round.
+    device : str, default="auto"
+        ``"auto"`` trains on a CUDA GPU when xgboost was built with CUDA and the CUDA driver sees
+        a device (found without importing torch), else on the CPU; any other value is passed to
+        xgboost (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...).
+    patience : int or None, default=None
+        Early stopping: if set, hold out ``validation_fraction`` of the events (stratified) and
+        stop when the validation loss has not improved for this many rounds; prediction then uses
+        the best round. None grows all ``n_estimators`` trees.
     validation_fraction : float, default=0.1
-        Held-out fraction for early stopping; ignored when ``early_stopping_rounds`` is None.
-    n_jobs : int or None, default=None
-        Threads used by xgboost; None means 1 (as in scikit-learn), -1 all cores.
+        Held-out fraction for early stopping; ignored when ``patience`` is None.
+    n_threads : int or None, default=None
+        Threads of xgboost itself (not joblib workers: an estimator's ``n_jobs`` runs several
+        backends in parallel); None means 1, -1 all cores.
     random_state : int, RandomState instance or None, default=None
         Seeds the row subsampling and the validation split.
     verbose : int, default=0
@@ -96,6 +100,17 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     logarithmically with the rounds, as it does for ``bce``, instead of linearly. The gradient fixes
     the minimiser, so it is unchanged.
 
+    **Signed weights.** xgboost refuses negative weights, so when some are negative (two classes
+    only) they are kept out of the DMatrix and enter the objective instead: the gradient is the
+    exact signed one, ``w (s - y)`` for ``bce`` (``s = sigmoid(g)``) and the mlc gradient above, so
+    the minimiser of the signed weighted loss is unchanged, and the Hessian uses ``|w|``
+    (``|w| s (1 - s)`` for ``bce``), so every Newton step divides by a positive curvature. A leaf's
+    step is then ``-sum(w (s - y)) / sum(|w| s (1 - s))``: the right direction, shorter than a
+    Newton step where negative weights are dense. Boosting starts from ``g = log(W1/W0)``, and early
+    stopping monitors the signed mean loss. On N(+1,1) against a mixture from which a background is
+    subtracted with negative weights the log ratio is recovered as well as with positive weights
+    (``tests/test_backends.py``).
+
     References
     ----------
     .. [1] T. Chen and C. Guestrin, "XGBoost: A Scalable Tree Boosting System", KDD 2016,
@@ -119,7 +134,8 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
     """
 
     sklhep_capabilities = BackendCapabilities(
-        sample_weight=True, losses=("bce", "mlc"), particle_sets=False, max_features=None
+        sample_weight=True, losses=("bce", "mlc"), particle_sets=False, max_features=None,
+        signed_weights=True,
     )
 
     def __init__(
@@ -131,10 +147,10 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         min_child_weight=1.0,
         reg_lambda=1.0,
         loss="bce",
-        device="cpu",
-        early_stopping_rounds=None,
+        device="auto",
+        patience=None,
         validation_fraction=0.1,
-        n_jobs=None,
+        n_threads=None,
         random_state=None,
         verbose=0,
     ):
@@ -146,9 +162,9 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.loss = loss
         self.device = device
-        self.early_stopping_rounds = early_stopping_rounds
+        self.patience = patience
         self.validation_fraction = validation_fraction
-        self.n_jobs = n_jobs
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -159,22 +175,25 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------------
 
-    def _check_params(self):
-        check_loss(self.loss, self.sklhep_capabilities.losses)
-        check_int(self.n_estimators, "n_estimators", 1)
-        check_int(self.max_depth, "max_depth", 1)
-        _check_real(self.learning_rate, "learning_rate", 0, None, low_open=True)
-        _check_real(self.subsample, "subsample", 0, 1, low_open=True)
-        _check_real(self.min_child_weight, "min_child_weight", 0, None)
-        _check_real(self.reg_lambda, "reg_lambda", 0, None)
-        if self.early_stopping_rounds is not None:
-            check_int(self.early_stopping_rounds, "early_stopping_rounds", 1)
-            _check_real(self.validation_fraction, "validation_fraction", 0, 1, low_open=True,
-                        high_open=True)
-        if not isinstance(self.device, str):
-            raise ValueError(
-                f"device must be a string such as 'cpu' or 'cuda'; got {self.device!r}."
-            )
+    _parameter_constraints = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_depth": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "min_child_weight": [Interval(Real, 0, None, closed="left")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions({"bce", "mlc"})],
+        "device": [str],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_threads": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     def fit(self, X, y, sample_weight=None):
         """Grow the trees.
@@ -185,13 +204,15 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels (two classes for ``loss="mlc"``).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative per-event weights; the loss is their weighted sum.
+            Per-event weights, of either sign for two classes (NLO events, a background subtracted
+            with negative weights); every class needs a positive total. The loss is their
+            weighted sum.
 
         Returns
         -------
         self : BDTClassifier
         """
-        self._check_params()
+        self._validate_params()
         X, classes, y_index, weight = check_fit_data(self, X, y, sample_weight)
         if self.loss == "mlc" and classes.size > 2:
             raise ValueError(
@@ -199,14 +220,20 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
                 f"has {classes.size} classes {classes.tolist()}. Use loss='bce' for several "
                 "classes."
             )
+        signed = bool(np.any(weight < 0))
+        if signed and classes.size > 2:
+            raise ValueError(
+                "Negative sample weights are supported for two classes only (they enter a binary "
+                f"objective); y has {classes.size} classes {classes.tolist()}."
+            )
         xgb = import_optional("xgboost", purpose="The 'bdt' backend (BDTClassifier)")
         rng = check_random_state(self.random_state)
-        weight = weight * (np.count_nonzero(weight) / weight.sum())
+        weight = weight * (np.count_nonzero(weight) / np.abs(weight).sum())
 
-        n_jobs = effective_n_jobs(self.n_jobs)
+        n_jobs = _n_threads(self.n_threads)
         params = {
             "tree_method": "hist",
-            "device": self.device,
+            "device": _xgboost_device(self.device, xgb),
             "max_depth": int(self.max_depth),
             "eta": float(self.learning_rate),
             "subsample": float(self.subsample),
@@ -216,30 +243,43 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
             "seed": int(rng.randint(np.iinfo(np.int32).max)),
             "verbosity": 0,
         }
+        evals, self.evals_result_ = [], {}
+        train_idx = np.arange(X.shape[0])
+        val_idx = None
+        if self.patience is not None:
+            train_idx, val_idx = train_test_split(
+                train_idx, test_size=self.validation_fraction, stratify=y_index, random_state=rng
+            )
+
         obj = custom_metric = None
         if classes.size > 2:
             params.update(objective="multi:softprob", num_class=int(classes.size),
                           eval_metric="mlogloss")
-        elif self.loss == "bce":
+        elif self.loss == "bce" and not signed:
             params.update(objective="binary:logistic", eval_metric="logloss")
         else:
-            totals = np.bincount(y_index, weights=weight, minlength=2)
-            # The best constant for the mlc loss is log(W1/W0); start the boosting there.
+            totals = np.bincount(y_index[train_idx], weights=weight[train_idx], minlength=2)
+            # The best constant of both losses is log(W1/W0); start the boosting there.
             params.update(base_score=float(np.log(totals[1] / totals[0])),
                           disable_default_eval_metric=1)
-            obj, custom_metric = _mlc_objective, _mlc_metric
+            if signed:
+                # xgboost refuses negative weights, so they travel inside the objective
+                obj = _SignedObjective(self.loss, weight[train_idx])
+            else:
+                obj, custom_metric = _mlc_objective, _mlc_metric
 
-        evals, self.evals_result_ = [], {}
-        train_idx = np.arange(X.shape[0])
-        if self.early_stopping_rounds is not None:
-            train_idx, val_idx = train_test_split(
-                train_idx, test_size=self.validation_fraction, stratify=y_index, random_state=rng
-            )
-            dval = xgb.DMatrix(X[val_idx], label=y_index[val_idx], weight=weight[val_idx],
-                               nthread=n_jobs)
+        # With signed weights the DMatrix carries none: the objective and metric hold them.
+        def dmatrix(idx):
+            return xgb.DMatrix(X[idx], label=y_index[idx],
+                               weight=None if signed else weight[idx], nthread=n_jobs)
+
+        dtrain = dmatrix(train_idx)
+        if val_idx is not None:
+            dval = dmatrix(val_idx)
             evals = [(dval, "validation")]
-        dtrain = xgb.DMatrix(X[train_idx], label=y_index[train_idx], weight=weight[train_idx],
-                             nthread=n_jobs)
+            if signed:
+                custom_metric = _SignedMetric(self.loss, {id(dval): weight[val_idx],
+                                                          id(dtrain): weight[train_idx]})
 
         callbacks = []
         if self.verbose:
@@ -252,7 +292,7 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
                 evals=evals,
                 obj=obj,
                 custom_metric=custom_metric if evals else None,
-                early_stopping_rounds=self.early_stopping_rounds if evals else None,
+                early_stopping_rounds=self.patience if evals else None,
                 evals_result=self.evals_result_ if evals else None,
                 verbose_eval=False,
                 callbacks=callbacks,
@@ -274,7 +314,7 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
         xgb = import_optional("xgboost", purpose="The 'bdt' backend (BDTClassifier)")
-        n_jobs = effective_n_jobs(self.n_jobs)
+        n_jobs = _n_threads(self.n_threads)
         self.booster_.set_param({"nthread": n_jobs})
         margin = self.booster_.predict(
             xgb.DMatrix(X, nthread=n_jobs),
@@ -300,16 +340,56 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
 
 
 
+def _grad_hess(loss, predt, y, w):
+    """Gradient and a positive Hessian of ``sum_i w_i l(y_i, g_i)`` in ``g``, for signed weights.
+
+    The gradient is exact, ``w dl/dg``, so the signed weights fix the minimiser; the Hessian uses
+    ``|w|``, so every Newton step divides by a positive curvature (a negative-weight event adds
+    curvature instead of removing it, which slows but never flips a step). For ``bce`` it is
+    ``|w| s (1 - s)``, for ``mlc`` the stabilised one of the class Notes.
+    """
+    pos = y > 0.5
+    if loss == "bce":
+        s = expit(predt)
+        return w * (s - y), np.abs(w) * np.maximum(s * (1.0 - s), 1e-16)
+    e = np.exp(np.clip(predt, -_G_CLIP, _G_CLIP))
+    grad = w * np.where(pos, -1.0, e)
+    hess = 0.5 * np.abs(w) * np.where(pos, np.maximum(1.0, np.sqrt(e)), e)
+    return grad, hess
+
+
 def _mlc_objective(predt, dtrain):
     """Gradient and (stabilised) Hessian of the weighted mlc loss; see the class Notes."""
     y = dtrain.get_label()
     w = dtrain.get_weight()
     if w.size == 0:
         w = np.ones_like(y)
-    e = np.exp(np.clip(predt, -_G_CLIP, _G_CLIP))
-    grad = w * np.where(y > 0.5, -1.0, e)
-    hess = 0.5 * w * np.where(y > 0.5, np.maximum(1.0, np.sqrt(e)), e)
-    return grad, hess
+    return _grad_hess("mlc", predt, y, w)
+
+
+class _SignedObjective:
+    """The objective for signed weights, which xgboost's DMatrix refuses: they are held here."""
+
+    def __init__(self, loss, weight):
+        self.loss = loss
+        self.weight = weight
+
+    def __call__(self, predt, dtrain):
+        return _grad_hess(self.loss, predt, dtrain.get_label(), self.weight)
+
+
+class _SignedMetric:
+    """Signed-weight mean loss for early stopping; weights looked up by DMatrix identity."""
+
+    def __init__(self, loss, weights):
+        self.loss = loss
+        self.weights = weights
+
+    def __call__(self, predt, dmatrix):
+        w = self.weights[id(dmatrix)]
+        per_event = loss_per_event(self.loss, dmatrix.get_label(),
+                                   np.clip(predt, -_G_CLIP, _G_CLIP))
+        return self.loss, float(np.sum(w * per_event) / np.sum(w))
 
 
 def _mlc_metric(predt, dmatrix):
@@ -340,13 +420,38 @@ def _progress_callback(xgb, total):
     return _Progress()
 
 
-def _check_real(value, name, low, high, *, low_open=False, high_open=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            high is None or (value < high if high_open else value <= high)
+def _n_threads(n_threads):
+    """xgboost's thread count: None means 1 (as scikit-learn's n_jobs), negative counts from the
+    number of cores (-1 all of them)."""
+    if n_threads is None:
+        return 1
+    if n_threads < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + int(n_threads))
+    return int(n_threads)
+
+
+def _xgboost_device(device, xgb):
+    """Resolve ``device="auto"``: CUDA when this xgboost has it and the driver sees a GPU."""
+    if device != "auto":
+        return device
+    return "cuda" if _cuda_available(xgb) else "cpu"
+
+
+def _cuda_available(xgb):
+    """Whether xgboost can train on a CUDA device, found without importing torch.
+
+    xgboost must be built with CUDA (``xgboost.build_info()["USE_CUDA"]``) and the CUDA driver
+    library must report at least one device.
+    """
+    try:
+        if not xgb.build_info().get("USE_CUDA", False):
+            return False
+        import ctypes
+
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and (
+            count.value > 0
         )
-    if not ok:
-        lo = f"{'(' if low_open else '['}{low}"
-        hi = f"{high if high is not None else 'inf'}{')' if high_open or high is None else ']'}"
-        raise ValueError(f"{name} must be a number in {lo}, {hi}; got {value!r}.")
+    except Exception:  # no driver library, no symbol: no usable GPU
+        return False

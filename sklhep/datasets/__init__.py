@@ -4,12 +4,14 @@ analytic truth, and loaders for files a user already has."""
 from .detector import DetectorSmearing
 from .pythia import generate_pythia_jets, load_energyflow_qg
 from .shower import make_jets, make_mixtures
-from .toys import gaussian_kl_divergence
-from .toys import make_exponential_mixtures
-from .toys import make_gaussian_mixtures
-from .toys import make_gaussian_pair
-from .toys import make_gaussian_unfolding
-from .toys import make_topic_mixtures
+from .toys import (
+    gaussian_kl_divergence,
+    make_exponential_mixtures,
+    make_gaussian_mixtures,
+    make_gaussian_pair,
+    make_gaussian_unfolding,
+    make_topic_mixtures,
+)
 
 __all__ = [
     "DetectorSmearing",

@@ -16,13 +16,14 @@ import json
 import math
 import os
 import sys
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from .._validation import import_optional
+from .._validation import Interval, StrOptions, import_optional, validate_params
 
 __all__ = ["generate_pythia_jets", "load_energyflow_qg"]
 
@@ -155,8 +156,29 @@ def _cache_key(settings):
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+
+
+@validate_params(
+    {
+        "n_jets": [Interval(Integral, 1, None, closed="left")],
+        "process": [StrOptions(set(_PROCESSES))],
+        "pt_min": [_POSITIVE],
+        "pt_max": [_POSITIVE],
+        "y_max": [_POSITIVE, None],
+        "R": [_POSITIVE],
+        "ecm": [_POSITIVE],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "cache": ["boolean"],
+        "cache_dir": [str, os.PathLike, None],
+        "max_particles": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def generate_pythia_jets(n_jets, process="zjets", *, pt_min=500.0, pt_max=550.0, y_max=None,
-                         R=0.4, ecm=14000.0, random_state=None, n_jobs=None, verbose=False,
+                         R=0.4, ecm=14000.0, random_state=None, n_jobs=None, verbose=0,
                          cache=True, cache_dir=None, max_particles=None):
     """Generate jets with Pythia 8 and cluster them with FastJet (anti-kT).
 
@@ -180,9 +202,9 @@ def generate_pythia_jets(n_jets, process="zjets", *, pt_min=500.0, pt_max=550.0,
         Seeds the Pythia runs. The jets are generated in chunks of 100 with one seed each, so the
         result does not depend on ``n_jobs``. Only an int seed makes the result cacheable.
     n_jobs : int or None, default=None
-        Chunks run in parallel with :class:`sklearn.utils.parallel.Parallel`.
-    verbose : bool, default=False
-        Show a progress bar over chunks.
+        joblib workers: chunks run in parallel with :class:`sklearn.utils.parallel.Parallel`.
+    verbose : int, default=0
+        Show a progress bar over completed chunks when > 0.
     cache : bool, default=True
         With an int ``random_state``, store the result on disk, keyed by all generation settings
         (and the Pythia version), and reuse it when asked again.
@@ -217,18 +239,10 @@ def generate_pythia_jets(n_jets, process="zjets", *, pt_min=500.0, pt_max=550.0,
     >>> from sklhep.datasets import generate_pythia_jets
     >>> X, y = generate_pythia_jets(4, "zjet-gluon", random_state=1, cache=False)  # doctest: +SKIP
     """
-    if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
-        raise ValueError(f"n_jets must be a positive integer; got {n_jets!r}.")
-    if process not in _PROCESSES:
-        raise ValueError(f"process must be one of {list(_PROCESSES)}; got {process!r}.")
     if process == "dijets" and n_jets % 2:
         raise ValueError(f"dijets gives two jets per event: n_jets must be even; got {n_jets}.")
     if y_max is None:
         y_max = 2.5 if process == "dijets" else 1.7
-    for name, v in (("pt_min", pt_min), ("pt_max", pt_max), ("y_max", y_max), ("R", R),
-                    ("ecm", ecm)):
-        if not (np.isscalar(v) and np.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a positive number; got {v!r}.")
     if pt_min >= pt_max:
         raise ValueError(f"pt_min must be below pt_max; got {pt_min!r} and {pt_max!r}.")
     import_optional("pythia8mc", purpose="generate_pythia_jets")
@@ -291,14 +305,8 @@ def generate_pythia_jets(n_jets, process="zjets", *, pt_min=500.0, pt_max=550.0,
 
 
 def _trim(result, max_particles):
-    if max_particles is None:
+    if max_particles is None:  # else a positive int, by generate_pythia_jets' constraints
         return tuple(result)
-    if isinstance(max_particles, bool) or not isinstance(max_particles, (int, np.integer)) or (
-        max_particles < 1
-    ):
-        raise ValueError(
-            f"max_particles must be None or a positive integer; got {max_particles!r}."
-        )
     X = result[0]
     if X.shape[1] >= max_particles:
         X = X[:, :max_particles]

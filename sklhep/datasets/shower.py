@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._validation import check_fractions
+
 __all__ = ["make_jets", "make_mixtures"]
 
 CF = 4.0 / 3.0
@@ -423,9 +425,7 @@ def make_mixtures(n, fractions=(0.8, 0.2), pt=500.0, R=0.4, random_state=None, *
         or np.any(n_pair < 1)
     ):
         raise ValueError(f"n must be a positive integer or a pair of them; got {n!r}.")
-    f = np.asarray(fractions, dtype=float)
-    if f.shape != (2,) or not np.all(np.isfinite(f)) or np.any((f < 0) | (f > 1)):
-        raise ValueError(f"fractions must be two quark fractions in [0, 1]; got {fractions!r}.")
+    f = check_fractions(fractions, distinct=False, meaning="quark fractions")
     n1, n2 = (int(v) for v in n_pair)
     pt_arr = _check_params(n1 + n2, pt, R, kt_cut, splitting, alphas_mz, max_particles)
     rng = _rng(random_state)

@@ -24,7 +24,7 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from .._validation import check_int
+from .._validation import check_fractions, check_int
 
 __all__ = [
     "gaussian_kl_divergence",
@@ -71,24 +71,6 @@ def _check_finite(value, what):
 
 def _check_n_features(n_features):
     return check_int(n_features, "n_features", 1)
-
-
-def _check_fraction(f, what):
-    f = float(f)
-    if not (0.0 <= f <= 1.0):
-        raise ValueError(f"{what} must lie in [0, 1]; got {f!r}.")
-    return f
-
-
-def _check_fractions(fractions):
-    try:
-        f1, f2 = fractions
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"fractions must be a pair (f1, f2) of signal fractions; got {fractions!r}."
-        ) from None
-    f1 = _check_fraction(f1, "The signal fraction f1")
-    return f1, _check_fraction(f2, "The signal fraction f2")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -234,7 +216,8 @@ def make_gaussian_pair(
 # --------------------------------------------------------------------------------------------------
 def _mixtures(n_samples, fractions, draw_signal, draw_background, shuffle, rng):
     n1, n2 = _check_count(n_samples, "n_samples")
-    f1, f2 = _check_fractions(fractions)
+    # equal fractions are allowed here: two identical mixtures are a null test for CWoLa
+    f1, f2 = check_fractions(fractions, distinct=False)
     parts_X, parts_mix, parts_truth = [], [], []
     for label, n, f in ((1, n1, f1), (0, n2, f2)):
         n_sig = int(round(f * n))
@@ -464,7 +447,7 @@ def make_topic_mixtures(
         raise ValueError(
             f"Unknown toy {toy!r}; the topic toys are: {', '.join(repr(t) for t in _TOPIC_TOYS)}."
         )
-    f1, f2 = _check_fractions(fractions)
+    f1, f2 = check_fractions(fractions, distinct=False)
     if not f1 > f2:
         raise ValueError(
             f"fractions must have f1 > f2 (topic 1 is the topic enriched in M1); got {fractions!r}."
