@@ -11,6 +11,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_docs_build(tmp_path, monkeypatch):
+    # the API reference imports every public name, the torch backends included
+    pytest.importorskip("torch")
+    pytest.importorskip("skorch")
     from sphinx.cmd.build import build_main
 
     out = tmp_path / "html"

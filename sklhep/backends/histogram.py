@@ -333,7 +333,8 @@ def _check_cells_not_negative(counts, classes, abs_weight):
         k, cell = np.argwhere(negative)[np.argmin(counts[negative])]
         raise ValueError(
             f"The signed sample weights leave {int(negative.sum())} histogram cell(s) with a "
-            f"negative total weight (class {classes[k]!r}: {counts[k, cell]:g} in cell {cell}). "
+            f"negative total weight (class {np.asarray(classes[k]).tolist()!r}: "
+            f"{counts[k, cell]:g} in cell {cell}). "
             "Negative weights are fine per event, but the content of every cell is a density "
             "and must not be negative: use fewer or wider bins (bins=...), or more events in the "
             "sample that the negative weights are subtracted from."
