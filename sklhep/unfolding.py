@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
@@ -531,17 +530,6 @@ def _ess_fraction(w):
     return float(np.sum(w) ** 2 / s2 / len(w)) if s2 > 0 else 0.0
 
 
-def _paired_folds(cv, n, seed):
-    """Folds over ``n`` events for a fit whose two classes are the same events: each event's two
-    copies (rows ``i`` and ``n + i``) are held out together."""
-    splitter = KFold(cv, shuffle=True, random_state=seed) if isinstance(cv, numbers.Integral) \
-        else cv
-    folds = []
-    for train, test in splitter.split(np.zeros((n, 1)), np.zeros(n)):
-        folds.append((np.r_[train, train + n], np.r_[test, test + n]))
-    return folds
-
-
 class _Step:
     """One likelihood-ratio fit of an OmniFold step: class 1 (numerator) vs class 0."""
 
@@ -555,34 +543,43 @@ class _Step:
 
         With ``cross_fit`` (and ``cv`` set) every training event is scored by a fold model that
         did not see it. ``same_events`` says that X1 and X0 are the same events under two
-        weightings (step 2): both copies of an event then go to the same fold.
+        weightings (steps 2, 1b, 2b): they are fitted as one row each
+        (:meth:`~sklhep.LikelihoodRatioEstimator.fit_weightings`), so both weightings of an event
+        go to the same fold, and a backend with soft labels trains on half the rows.
         """
         from .ratio import LikelihoodRatioEstimator, balanced_log_loss_score
 
         s = self.settings
-        X = np.concatenate([X0, X1])
-        y = np.concatenate([np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)])
-        w = np.concatenate([w0, w1])
         cv = s["cv"] if cross_fit else None
-        if cv is not None and same_events:
-            cv = _paired_folds(cv, len(X0), self.seed)
         self.model_ = LikelihoodRatioEstimator(
             backend=self.backend, loss=s["loss"], cv=cv, n_jobs=s["inner_jobs"],
             random_state=self.seed,
-        ).fit(X, y, sample_weight=w)
+        )
+        if same_events:
+            self.model_.fit_weightings(X0, w1, w0)
+        else:
+            X = np.concatenate([X0, X1])
+            y = np.concatenate([np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)])
+            self.model_.fit(X, y, sample_weight=np.concatenate([w0, w1]))
         # The classes are balanced inside the LRE, so its ratio compares normalised densities;
         # the ratio of the totals restores the absolute normalisation of the reweighting.
         self.log_norm_ = float(np.log(np.sum(w1)) - np.log(np.sum(w0)))
         if cv is None:
-            g = self.model_.decision_function(X)
+            g = self.model_.decision_function(X0 if same_events else X)
         else:
             g = self.model_.oof_decision_function_
+        self.n0_ = len(X0)
+        if same_events:  # the scores of the two copies of an event are one score
+            self.g_train_ = g
+            g = np.concatenate([g, g])
+        else:
+            self.g_train_ = g
+        y = np.r_[np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)]
+        w = np.concatenate([w0, w1])
         half = 0.5 * np.sum(w)
         wb = np.where(y == 1, w * half / np.sum(w1), w * half / np.sum(w0))
         self.loss_ = -balanced_log_loss_score(g, y, wb)
         self.auc_ = _auc(g, y, wb)
-        self.g_train_ = g
-        self.n0_ = len(X0)
         return self
 
     def log_ratio_den(self):
@@ -675,7 +672,8 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
             t0 = time.perf_counter()
             if settings["misses"] == "regress":
                 step = _Step(settings, settings["step2_backend"], draw()).fit(
-                    X_gen[both], w0[both] * pull[both], X_gen[both], w0[both] * push[both]
+                    X_gen[both], w0[both] * pull[both], X_gen[both], w0[both] * push[both],
+                    same_events=True,
                 )
                 r, n_clip = _to_ratio(step.log_ratio(X_gen[miss]), bounds, _STEP_NAMES["1b"],
                                       k + 1)
@@ -703,7 +701,8 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
             t0 = time.perf_counter()
             if settings["fakes"] == "regress":
                 fstep = _Step(settings, settings["step1_backend"], draw()).fit(
-                    X_reco[both], w0[both] * new_push[both], X_reco[both], w0[both]
+                    X_reco[both], w0[both] * new_push[both], X_reco[both], w0[both],
+                    same_events=True,
                 )
                 r, n_clip = _to_ratio(fstep.log_ratio(X_reco[fake]), bounds, _STEP_NAMES["2b"],
                                       k + 1)

@@ -621,15 +621,15 @@ def test_step_auc_matches_sklearn():
     assert 0 <= _auc(g, y, w) <= 1
 
 
-def test_paired_folds_hold_out_both_copies_of_an_event():
-    from sklhep.unfolding import _paired_folds
-
-    folds = _paired_folds(3, 10, seed=0)
-    held = np.concatenate([te for _, te in folds])
-    np.testing.assert_array_equal(np.sort(held), np.arange(20))
-    for train, test in folds:
-        assert not set(train) & set(test)
-        assert set(test % 10) == set(test[test < 10]) and set(train % 10) == set(train[train < 10])
+def test_step2_folds_hold_out_both_weightings_of_an_event():
+    """Step 2's two classes are the same events: with cv every event is one row of one fold."""
+    d, args, masks = _small(2000)
+    of = OmniFoldUnfolder("histogram", n_iterations=1, cv=3, random_state=0).fit(*args, **masks)
+    assert np.all(np.isfinite(of.weights_))
+    n = int(masks["pass_gen"].sum())  # step 2 sees the events with a particle level
+    folds = of.step2_models_[0].model_.folds_
+    held = np.sort(np.concatenate([te for _, te in folds]))
+    np.testing.assert_array_equal(held, np.arange(n))
 
 
 def test_cv_weights_come_from_models_that_did_not_see_the_event():
