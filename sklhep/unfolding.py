@@ -533,19 +533,22 @@ def _ess_fraction(w):
 class _Step:
     """One likelihood-ratio fit of an OmniFold step: class 1 (numerator) vs class 0."""
 
-    def __init__(self, settings, backend, seed):
+    def __init__(self, settings, backend, seed, diagnose=True):
         self.settings = settings
         self.backend = backend
         self.seed = seed
+        self.diagnose = diagnose
 
-    def fit(self, X1, w1, X0, w0, *, cross_fit=False, same_events=False):
+    def fit(self, X1, w1, X0, w0, *, cross_fit=False, same_events=False, read=True):
         """Fit class 1 (X1, w1) against class 0 (X0, w0).
 
         With ``cross_fit`` (and ``cv`` set) every training event is scored by a fold model that
         did not see it. ``same_events`` says that X1 and X0 are the same events under two
         weightings (steps 2, 1b, 2b): they are fitted as one row each
         (:meth:`~sklhep.LikelihoodRatioEstimator.fit_weightings`), so both weightings of an event
-        go to the same fold, and a backend with soft labels trains on half the rows.
+        go to the same fold, and a backend with soft labels trains on half the rows. ``read``
+        says the ratio is read at the class-0 training events (:meth:`log_ratio_den`); without
+        it and without ``diagnose`` (bootstrap replicas) no training event is scored.
         """
         from .ratio import LikelihoodRatioEstimator, balanced_log_loss_score
 
@@ -564,16 +567,21 @@ class _Step:
         # The classes are balanced inside the LRE, so its ratio compares normalised densities;
         # the ratio of the totals restores the absolute normalisation of the reweighting.
         self.log_norm_ = float(np.log(np.sum(w1)) - np.log(np.sum(w0)))
-        if cv is None:
-            g = self.model_.decision_function(X0 if same_events else X)
-        else:
-            g = self.model_.oof_decision_function_
         self.n0_ = len(X0)
-        if same_events:  # the scores of the two copies of an event are one score
-            self.g_train_ = g
-            g = np.concatenate([g, g])
+        self.loss_ = self.auc_ = float("nan")
+        if cv is not None:
+            g = self.model_.oof_decision_function_
+        elif self.diagnose:
+            g = self.model_.decision_function(X0 if same_events else X)
+        elif read:  # only the class-0 events are read
+            g = self.model_.decision_function(X0)
         else:
-            self.g_train_ = g
+            return self
+        self.g_train_ = g
+        if not self.diagnose:
+            return self
+        if same_events:  # the two copies of an event have one score
+            g = np.concatenate([g, g])
         y = np.r_[np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)]
         w = np.concatenate([w0, w1])
         half = 0.5 * np.sum(w)
@@ -615,7 +623,9 @@ def _to_ratio(log_r, bounds, where, iteration):
 def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_models, progress):
     """One full OmniFold unfolding (the nominal one or a bootstrap replica).
 
-    Module-level so that loky and Dask workers can run it. Every random choice (the Poisson
+    Module-level so that loky and Dask workers can run it. A replica (``keep_models`` False)
+    keeps neither models nor diagnostics, so it scores no more events than its weights need.
+    Every random choice (the Poisson
     replica, the seed of every model) comes from ``seed``, so the result does not depend on how
     many workers run the replicas.
     """
@@ -637,6 +647,8 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         return int(rng.randint(np.iinfo(np.int32).max))
 
     def record(k, name, steps, weights, n_clipped, t0):
+        if not keep_models:  # a bootstrap replica: its diagnostics are not kept
+            return
         diagnostics.append({
             "iteration": k + 1,
             "step": name,
@@ -655,7 +667,7 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         # Step 1: data vs simulation (with the current push weights) at detector level.
         t0 = time.perf_counter()
         steps = [
-            _Step(settings, settings["step1_backend"], draw()).fit(
+            _Step(settings, settings["step1_backend"], draw(), keep_models).fit(
                 X_data, wd, X_reco[reco], w0[reco] * push[reco], cross_fit=True
             )
             for _ in range(settings["n_ensemble"])
@@ -671,9 +683,9 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         if miss.any():
             t0 = time.perf_counter()
             if settings["misses"] == "regress":
-                step = _Step(settings, settings["step2_backend"], draw()).fit(
+                step = _Step(settings, settings["step2_backend"], draw(), keep_models).fit(
                     X_gen[both], w0[both] * pull[both], X_gen[both], w0[both] * push[both],
-                    same_events=True,
+                    same_events=True, read=False,
                 )
                 r, n_clip = _to_ratio(step.log_ratio(X_gen[miss]), bounds, _STEP_NAMES["1b"],
                                       k + 1)
@@ -684,7 +696,7 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
 
         # Step 2: simulation with the pull weights vs with the previous push weights.
         t0 = time.perf_counter()
-        step = _Step(settings, settings["step2_backend"], draw()).fit(
+        step = _Step(settings, settings["step2_backend"], draw(), keep_models).fit(
             X_gen[gen], w0[gen] * pull[gen], X_gen[gen], w0[gen] * push[gen], cross_fit=True,
             same_events=True,
         )
@@ -700,9 +712,9 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         if fake.any():
             t0 = time.perf_counter()
             if settings["fakes"] == "regress":
-                fstep = _Step(settings, settings["step1_backend"], draw()).fit(
+                fstep = _Step(settings, settings["step1_backend"], draw(), keep_models).fit(
                     X_reco[both], w0[both] * new_push[both], X_reco[both], w0[both],
-                    same_events=True,
+                    same_events=True, read=False,
                 )
                 r, n_clip = _to_ratio(fstep.log_ratio(X_reco[fake]), bounds, _STEP_NAMES["2b"],
                                       k + 1)
