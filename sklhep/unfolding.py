@@ -809,8 +809,8 @@ class OmniFoldUnfolder(BaseEstimator):
     diagnostics_ : list of dict
         One entry per step and iteration: ``iteration``, ``step`` ("1", "1b", "2", "2b"),
         ``loss`` (class-balanced cross-entropy on the training events, out-of-fold with ``cv``;
-        ``log 2`` carries no information), ``auc``, ``ess_fraction`` (effective sample size over N of the new
-        weights), ``max_weight``, ``n_clipped``, ``seconds``.
+        ``log 2`` carries no information), ``auc``, ``ess_fraction`` (effective sample size over
+        N of the new weights), ``max_weight``, ``n_clipped``, ``seconds``.
     bootstrap_weights_ : ndarray of shape (n_bootstrap, n_sim)
         Per replica, the final weight factor on ``sample_weight`` (its push weights times its
         Poisson factors on the simulation).
@@ -1076,7 +1076,7 @@ class OmniFoldUnfolder(BaseEstimator):
         return counts
 
     def covariance(self, values, bins=10):
-        """The bootstrap covariance of the unfolded histogram of ``values`` (needs n_bootstrap >= 2).
+        """The bootstrap covariance of the unfolded histogram of ``values`` (n_bootstrap >= 2).
 
         Parameters
         ----------
