@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._report import Quantity, StepResult, format_number, write_report
+from .metrics import triangular_discriminator
 
 __all__ = ["DemoConfig", "DemoError", "STEPS", "run_demo"]
 
@@ -107,23 +108,6 @@ def _optional(module, name):
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
         return None
-
-
-def triangular_discriminator(p, q):
-    """``1/2 sum (p - q)^2 / (p + q)`` of two histograms normalised to unit sum (0 = equal).
-
-    Examples
-    --------
-    >>> from sklhep._demo import triangular_discriminator
-    >>> triangular_discriminator([1, 2, 3], [2, 4, 6]), triangular_discriminator([1, 0], [0, 1])
-    (0.0, 1.0)
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.asarray(q, dtype=float)
-    p, q = p / p.sum(), q / q.sum()
-    s = p + q
-    keep = s > 0
-    return float(0.5 * np.sum((p[keep] - q[keep]) ** 2 / s[keep]))
 
 
 # --------------------------------------------------------------------------- step 1: samples
@@ -587,27 +571,6 @@ def _condensed(D):
     return D[np.triu_indices(D.shape[0], k=1)]
 
 
-def _weighted_dimension(d, w, edges):
-    """dim(Q) = d ln N(Q) / d ln Q with N(Q) the summed weights of the pairs closer than Q.
-
-    The weighted form of :func:`sklhep.emd.correlation_dimension` (same edges, same finite
-    difference, same error from the bin's pairs), for pairs weighted by the product of the two
-    jets' topic probabilities.
-    """
-    order = np.argsort(d, kind="stable")
-    d, w = d[order], w[order]
-    cum = np.concatenate([[0.0], np.cumsum(w)])
-    cum2 = np.concatenate([[0.0], np.cumsum(w**2)])
-    idx = np.searchsorted(d, edges, side="left")
-    counts, sq = cum[idx], cum2[idx]
-    dlogq = np.diff(np.log(edges))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_n = np.where(counts > 0, np.log(counts), np.nan)
-        dim = np.diff(log_n) / dlogq
-        err = np.sqrt(np.diff(sq)) / np.where(counts[1:] > 0, counts[1:], np.nan) / dlogq
-    return np.sqrt(edges[1:] * edges[:-1]), dim, err
-
-
 def _low_q_ratio(Q, dim_q, dim_g):
     """The median gluon/quark ratio over the lower half of the populated Q bins, its spread."""
     ok = np.isfinite(dim_q) & np.isfinite(dim_g) & (dim_q > 0)
@@ -655,8 +618,10 @@ def step_emd(ctx, cfg):
                   "topic-2 probability, without the hidden flavours.")
     ratio_t = None
     if topic_pairs:
-        curves["topic 1"] = _weighted_dimension(*topic_pairs[1], edges)
-        curves["topic 2"] = _weighted_dimension(*topic_pairs[0], edges)
+        d1, w1 = topic_pairs[1]
+        curves["topic 1"] = correlation_dimension(d1, bins=edges, sample_weight=w1)
+        d2, w2 = topic_pairs[0]
+        curves["topic 2"] = correlation_dimension(d2, bins=edges, sample_weight=w2)
         ratio_t, low_t, small_t, spread_t = _low_q_ratio(Q, curves["topic 1"][1],
                                                          curves["topic 2"][1])
         quantities.append(Quantity("emd.topic_dimension_ratio", "topic 2/topic 1 dimension "

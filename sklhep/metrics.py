@@ -22,6 +22,7 @@ __all__ = [
     "mixed_auc",
     "pure_auc_from_mixed",
     "significance_improvement",
+    "triangular_discriminator",
 ]
 
 
@@ -273,3 +274,44 @@ def auc_standard_error(auc, n_positive, n_negative):
     q2 = 2 * a * a / (1 + a)
     var = (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0)
     return float(np.sqrt(max(var, 0.0)))
+
+
+def triangular_discriminator(p, q):
+    """The triangular discriminator of two histograms, ``1/2 sum (p - q)^2 / (p + q)``.
+
+    Both histograms are normalised to unit sum first, so the value lies in [0, 1]: 0 for equal
+    shapes, 1 for disjoint ones. The usual distance for comparing unfolded, detector-level and
+    true spectra, or topics with their truth.
+
+    Parameters
+    ----------
+    p, q : array-like of shape (n_bins,)
+        Non-negative bin contents (counts or weights), same binning.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from sklhep.metrics import triangular_discriminator
+    >>> triangular_discriminator([1, 2, 3], [2, 4, 6]), triangular_discriminator([1, 0], [0, 1])
+    (0.0, 1.0)
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    if p.ndim != 1 or p.shape != q.shape or p.size == 0:
+        raise ValueError(
+            f"p and q must be 1-D histograms of the same non-zero length; got shapes {p.shape} "
+            f"and {q.shape}."
+        )
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(q))):
+        raise ValueError("p and q must be finite.")
+    if np.any(p < 0) or np.any(q < 0):
+        raise ValueError("p and q must be non-negative bin contents.")
+    if p.sum() <= 0 or q.sum() <= 0:
+        raise ValueError("p and q must each have a positive sum.")
+    p, q = p / p.sum(), q / q.sum()
+    s = p + q
+    keep = s > 0
+    return float(0.5 * np.sum((p[keep] - q[keep]) ** 2 / s[keep]))

@@ -1,46 +1,10 @@
-"""The demo's building blocks: the report writer, the weighted correlation dimension."""
+"""The demo's building blocks: the report writer."""
 
 import json
 
-import numpy as np
 import pytest
 
-from sklhep._demo import _weighted_dimension, triangular_discriminator
 from sklhep._report import Quantity, StepResult, write_report
-
-
-def test_weighted_dimension_with_unit_weights_is_the_correlation_dimension():
-    from sklhep.emd import correlation_dimension
-
-    rng = np.random.default_rng(0)
-    d = rng.exponential(10.0, 2000)
-    edges = np.geomspace(0.5, 40.0, 9)
-    Q, dim, err = correlation_dimension(d, bins=edges)
-    Qw, dimw, errw = _weighted_dimension(d, np.ones_like(d), edges)
-    np.testing.assert_allclose(Qw, Q)
-    np.testing.assert_allclose(dimw, dim, rtol=1e-12)
-    np.testing.assert_allclose(errw, err, rtol=1e-12)
-    # integer weights are repeated pairs
-    w = rng.integers(1, 4, size=d.size)
-    _, dim_rep, _ = correlation_dimension(np.repeat(d, w), bins=edges)
-    np.testing.assert_allclose(_weighted_dimension(d, w.astype(float), edges)[1], dim_rep,
-                               rtol=1e-12)
-
-
-def test_weighted_dimension_of_uniform_points_is_their_dimension():
-    from scipy.spatial.distance import pdist
-
-    rng = np.random.default_rng(1)
-    points = rng.random((600, 3))
-    d = pdist(points)
-    _, dim, _ = _weighted_dimension(d, np.full(d.size, 0.3), np.geomspace(0.05, 0.2, 5))
-    assert np.all(np.abs(dim - 3) < 0.5), dim
-
-
-def test_triangular_discriminator():
-    assert triangular_discriminator([1, 2, 3], [2, 4, 6]) == 0.0
-    assert triangular_discriminator([1, 0], [0, 1]) == 1.0
-    assert 0 < triangular_discriminator([1, 2], [2, 1]) < 1
 
 
 def _figure():

@@ -713,3 +713,35 @@ def test_knn_on_emd_separates_quark_and_gluon_jets():
     knn = make_emd_knn_classifier(n_neighbors=30, R=0.4, n_jobs=2).fit(X[:700], y[:700])
     auc = roc_auc_score(y[700:], knn.predict_proba(X[700:])[:, 1])
     assert auc > 0.7, auc
+
+
+def test_weighted_correlation_dimension():
+    """Unit weights give the unweighted dimension; integer pair weights are repeated pairs;
+    per-event weights weigh a pair by their product."""
+    rng = np.random.default_rng(0)
+    d = rng.exponential(10.0, 2000)
+    edges = np.geomspace(0.5, 40.0, 9)
+    Q, dim, err = correlation_dimension(d, bins=edges)
+    Qw, dimw, errw = correlation_dimension(d, bins=edges, sample_weight=np.ones_like(d))
+    np.testing.assert_allclose(Qw, Q)
+    np.testing.assert_allclose(dimw, dim, rtol=1e-12)
+    np.testing.assert_allclose(errw, err, rtol=1e-12)
+    w = rng.integers(1, 4, size=d.size)
+    _, dim_rep, err_rep = correlation_dimension(np.repeat(d, w), bins=edges)
+    _, dim_w, err_w = correlation_dimension(d, bins=edges, sample_weight=w)
+    np.testing.assert_allclose(dim_w, dim_rep, rtol=1e-12)
+    assert np.all(err_w[np.isfinite(err_w)] > err_rep[np.isfinite(err_rep)])  # sqrt(sum w^2)
+    # per-event weights on a matrix = the outer product as pair weights
+    points = rng.random((300, 3))
+    D = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    we = rng.uniform(0.2, 1.0, 300)
+    a = correlation_dimension(D, bins=np.geomspace(0.05, 0.3, 5), sample_weight=we)
+    b = correlation_dimension(D, bins=np.geomspace(0.05, 0.3, 5), sample_weight=np.outer(we, we))
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
+    assert np.all(np.abs(a[1] - 3) < 0.6), a[1]  # weights do not change a uniform cloud's dimension
+    for bad, match in [(np.ones(5), "shape"), (-np.ones(d.size), "non-negative"),
+                       (np.zeros(d.size), "zero"), (np.full(d.size, np.nan), "finite")]:
+        with pytest.raises(ValueError, match=match):
+            correlation_dimension(d, bins=edges, sample_weight=bad)
+    with pytest.raises(ValueError, match="shape"):
+        correlation_dimension(D, bins=edges, sample_weight=np.ones((4, 4)))

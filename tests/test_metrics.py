@@ -11,6 +11,7 @@ from sklhep.metrics import (
     mixed_auc,
     pure_auc_from_mixed,
     significance_improvement,
+    triangular_discriminator,
 )
 
 
@@ -103,3 +104,15 @@ def test_metric_input_errors():
             significance_improvement([0, 1], [0.1, 0.9], min_background_efficiency=bad)
     # no background passes: the rejection is infinite, not a made-up number
     assert np.isposinf(background_rejection([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], 0.5))
+
+
+def test_triangular_discriminator_values_and_bad_input():
+    assert triangular_discriminator([1, 2, 3], [2, 4, 6]) == 0.0  # shapes, not normalisations
+    assert triangular_discriminator([1, 0], [0, 1]) == 1.0
+    # two bins (1/3, 2/3) vs (2/3, 1/3): 1/2 * 2 * (1/3)^2 / 1 = 1/9
+    assert triangular_discriminator([1, 2], [2, 1]) == pytest.approx(1 / 9, rel=1e-12)
+    for p, q, match in [([1, 2], [1, 2, 3], "same"), ([], [], "same"),
+                        ([1, np.nan], [1, 1], "finite"), ([1, -1], [1, 1], "non-negative"),
+                        ([0, 0], [1, 1], "positive sum")]:
+        with pytest.raises(ValueError, match=match):
+            triangular_discriminator(p, q)

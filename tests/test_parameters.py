@@ -21,6 +21,7 @@ def _estimators():
     yield "JetPreprocessor", JetPreprocessor, ()
     yield "JetObservables", JetObservables, ()
     yield "EFPTransformer", EFPTransformer, ("energyflow",)
+    yield "DetectorSmearing", __import__("sklhep.datasets").datasets.DetectorSmearing, ()
 
 
 CASES = list(_estimators())

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_int, check_jets, check_n_particle_features
+from .._validation import Interval, check_jets, check_n_particle_features
 
 __all__ = ["DetectorSmearing"]
 
@@ -89,6 +89,21 @@ class DetectorSmearing(TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        # three values each (charged, photon, neutral hadron), checked in _check_params
+        "efficiency": ["array-like"],
+        "stochastic": ["array-like"],
+        "constant": ["array-like"],
+        "angular": ["array-like"],
+        "pt_threshold": [Interval(Real, 0, None, closed="left")],
+        "n_extra": [Interval(Real, 0, None, closed="left")],
+        "extra_pt": [Interval(Real, 0, None, closed="left")],
+        "R": [Interval(Real, 0, None, closed="left")],
+        "min_particles": [Interval(Integral, 0, None, closed="left")],
+        "min_pt": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, efficiency=(0.95, 0.95, 0.8), stochastic=(0.05, 0.1, 0.5),
                  constant=(0.01, 0.01, 0.05), angular=(0.002, 0.01, 0.02), pt_threshold=0.5,
                  n_extra=0.0, extra_pt=1.0, R=0.4, min_particles=1, min_pt=0.0,
@@ -118,22 +133,18 @@ class DetectorSmearing(TransformerMixin, BaseEstimator):
         return arr
 
     def _check_params(self):
+        self._validate_params()
         params = {
             "efficiency": self._triple("efficiency", upper=1.0),
             "stochastic": self._triple("stochastic"),
             "constant": self._triple("constant"),
             "angular": self._triple("angular"),
         }
-        for name in ("pt_threshold", "n_extra", "extra_pt", "R", "min_pt"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a finite number >= 0; got {v!r}.")
         if self.n_extra > 0 and (self.R <= 0 or self.extra_pt <= 0):
             raise ValueError(
                 f"Extra particles need R > 0 and extra_pt > 0; got R={self.R!r}, "
                 f"extra_pt={self.extra_pt!r}."
             )
-        check_int(self.min_particles, "min_particles", 0)
         return params
 
     def _check_jets(self, X):
