@@ -703,3 +703,133 @@ def test_cv_weights_come_from_models_that_did_not_see_the_event():
                              weights=of.weights_history_["pull"][0], minlength=n_bins)
         chi2[cv] = float(np.mean((pulled - target) ** 2 / (target + 1)))
     assert chi2[None] < 1e-6 and chi2[2] > 0.05, chi2
+
+
+JET_OBSERVABLES = ["mass", "multiplicity", "width", "tau21"]
+
+
+def _jet_sample(n, quark_fraction, alphas_mz, seed):
+    """Particle- and detector-level observables of ``n`` built-in-shower jets (500 GeV)."""
+    from sklhep.datasets import DetectorSmearing, make_jets
+    from sklhep.preprocessing import JetObservables
+
+    n_quark = int(round(quark_fraction * n))
+    Xq, _ = make_jets(n_quark, "quark", alphas_mz=alphas_mz, random_state=seed)
+    Xg, _ = make_jets(n - n_quark, "gluon", alphas_mz=alphas_mz, random_state=seed + 1000)
+    width = max(Xq.shape[1], Xg.shape[1])
+    X = np.concatenate([np.pad(A, ((0, 0), (0, width - A.shape[1]), (0, 0))) for A in (Xq, Xg)])
+    X = X[np.random.default_rng(seed).permutation(n)]
+    X_det, passed = DetectorSmearing(random_state=seed + 7).fit(X).smear(X)
+    obs = JetObservables(JET_OBSERVABLES)
+    gen = obs.fit(X).transform(X)
+    reco = np.zeros_like(gen)  # rows failing the selection are ignored by the unfolders
+    reco[passed] = obs.fit(X_det).transform(X_det[passed])
+    return gen, reco, passed
+
+
+def _jets_unfolding(n, seed, n_iterations=4, n_bins=12):
+    """Triangular discriminators (x 1000) against nature's particle level, per observable: the
+    simulation, the detector level, IBU run per observable, and OmniFold(bdt) on all four."""
+    from sklhep.metrics import triangular_discriminator
+
+    sim_gen, sim_reco, sim_pass = _jet_sample(n, 0.3, 0.118, seed)
+    nat_gen, nat_reco, nat_pass = _jet_sample(n, 0.8, 0.130, seed + 1)
+    X_data = nat_reco[nat_pass]
+    of = OmniFoldUnfolder("bdt", n_iterations=n_iterations, random_state=0).fit(
+        sim_reco, sim_gen, X_data, pass_reco=sim_pass)
+    table = {}
+    for j, name in enumerate(JET_OBSERVABLES):
+        both = np.r_[sim_gen[:, j], nat_gen[:, j]]
+        edges = np.percentile(both, np.linspace(0.5, 99.5, n_bins + 1))
+        if name == "multiplicity":  # integer edges halfway between counts
+            edges = np.unique(np.round(edges)) - 0.5
+        truth = np.histogram(nat_gen[:, j], edges)[0]
+        ibu = IterativeBayesUnfolder(edges, edges, n_iterations=n_iterations).fit(
+            sim_reco[:, [j]], sim_gen[:, [j]], X_data[:, [j]], pass_reco=sim_pass)
+        spectra = {
+            "simulation": np.histogram(sim_gen[:, j], edges)[0],
+            "detector": np.histogram(X_data[:, j], edges)[0],
+            "ibu": ibu.unfolded_,
+            "omnifold": of.histogram(sim_gen[:, j], edges)[0],
+        }
+        table[name] = {k: 1e3 * triangular_discriminator(v, truth) for k, v in spectra.items()}
+    return table
+
+
+@pytest.mark.slow
+def test_omnifold_jets_beats_detector_level_and_ibu_per_observable():
+    """Jets of the built-in shower: the simulation (quark fraction 0.3, alpha_s(m_Z) = 0.118)
+    unfolds DetectorSmearing jets of "nature" (quark fraction 0.8, alpha_s = 0.130), 50k jets
+    each, four observables at once (mass, multiplicity, width, tau21). Every observable's unfolded
+    spectrum is closer to nature's particle level (triangular discriminator, x 1000, 12 bins)
+    than the detector level and than IBU run on that observable alone (same bins, iterations).
+
+    Measured, omnifold / ibu / detector level, seeds 0 ; 1 ; 2:
+    mass 0.040 / 0.145 / 5.16 ; 0.049 / 0.096 / 4.98 ; 0.059 / 0.147 / 4.98,
+    multiplicity 0.086 / 0.189 / 55.6 ; 0.038 / 0.228 / 55.8 ; 0.063 / 0.214 / 54.6,
+    width 0.109 / 0.144 / 3.22 ; 0.094 / 0.120 / 2.82 ; 0.091 / 0.142 / 3.06,
+    tau21 0.076 / 0.321 / 0.578 ; 0.105 / 0.244 / 0.521 ; 0.068 / 0.314 / 0.578.
+    Two samples of 50k events differ by about 0.1 in 12 bins from counting alone, so the width's
+    margin over IBU is within that noise; with the same quark fraction (0.3 -> 0.8 only) IBU's
+    width came out ahead on one seed of two (0.064 vs 0.096).
+    """
+    pytest.importorskip("xgboost")
+    table = _jets_unfolding(50000, 0)
+    print(f"\n{'observable':14s}" + "".join(f"{k:>12s}" for k in next(iter(table.values()))))
+    for name, row in table.items():
+        print(f"{name:14s}" + "".join(f"{v:12.3f}" for v in row.values()))
+    for name, row in table.items():
+        assert row["omnifold"] < row["detector"], (name, row)
+        assert row["omnifold"] < row["ibu"], (name, row)
+
+
+@pytest.mark.slow
+def test_omnifold_bootstrap_band_covers_the_expected_result():
+    """Coverage of the n_bootstrap band over 100 toys: the 68% band (the replicas' standard
+    deviation, what ``histogram`` returns) holds the truth in 63-73% of the bins.
+
+    The toys vary the data only (Poisson(5000) events of nature's detector level, 1-D Gaussian
+    toy), the simulation (5000 events) is fixed, and the bootstrap resamples the data (25 Poisson
+    replicas), so the band is the data's statistical uncertainty. The "truth" it must cover is
+    the method's own expected result at this simulation and number of iterations: the same
+    unfolding of 500k nature events weighted down to the toys' size. Comparing with nature's
+    truth instead would mix in the iteration (regularisation) bias of three iterations and the
+    simulation's fluctuations, which no data bootstrap can cover. To give the toys and the
+    500k-event unfolding the same cells, the histogram backend runs on the bin indices of the
+    IBU binning (12 reco bins on [-3, 3], 10 gen bins on [-2.5, 2.5], outliers in the edge bins).
+
+    Measured (pool and simulation seeds 0 / 1): coverage 0.664 / 0.650, mean pulls within
+    0.17 of 0 (0.1 is the toys' own error), pull standard deviations 0.97-1.16: the band is a few
+    per cent narrow (25 replicas alone would give about 0.67).
+    """
+    er, eg = np.linspace(-3, 3, 13), np.linspace(-2.5, 2.5, 11)
+
+    def index(v, e):
+        return np.clip(np.searchsorted(e, v, side="right") - 1, 0, len(e) - 2)[:, None] * 1.0
+
+    def backend(n_bins):
+        return sklhep.get_backend("histogram").set_params(
+            bins=n_bins, binning="uniform", interpolation="none")
+
+    sim = make_gaussian_unfolding((5000, 10), random_state=100)
+    pool = make_gaussian_unfolding((10, 500000), random_state=200).nature_reco
+    R, G, P = index(sim.sim_reco[:, 0], er), index(sim.sim_truth[:, 0], eg), index(pool[:, 0], er)
+    edges = np.arange(11) - 0.5
+
+    def unfold(X, data_weight=None, n_bootstrap=0, seed=0):
+        return OmniFoldUnfolder(
+            step1_backend=backend(12), step2_backend=backend(10), n_iterations=3,
+            n_bootstrap=n_bootstrap, random_state=seed,
+        ).fit(R, G, X, data_weight=data_weight)
+
+    expected = unfold(P, np.full(len(P), 5000 / len(P))).histogram(G[:, 0], edges)[0]
+    rng = np.random.default_rng(0)
+    pulls = []
+    for toy in range(100):
+        X = P[rng.choice(len(P), rng.poisson(5000), replace=False)]
+        counts, variances, _ = unfold(X, n_bootstrap=25, seed=toy).histogram(G[:, 0], edges)
+        pulls.append((counts - expected) / np.sqrt(variances))
+    pulls = np.array(pulls)
+    coverage = float(np.mean(np.abs(pulls) < 1))
+    print(f"coverage {coverage:.3f}, mean pulls {np.round(pulls.mean(0), 2)}")
+    assert 0.63 <= coverage <= 0.73, coverage
