@@ -169,6 +169,10 @@ def _fit_backend(backend_param, loss, uniform, X, yt, w, seed):
             f"The backend {type(backend).__name__} takes at most {caps.max_features} feature(s); "
             f"X has {X.shape[1]}. Reduce the features or choose another backend."
         )
+    if t is not None and caps.soft_labels and np.all((t >= 0) & (t <= 1)):
+        # the backend takes the soft labels directly (the same fit at half the rows)
+        backend.fit_soft(X, t, sample_weight=w)
+        return backend, 0.0
     if t is not None:
         # soft targets t = r/(1+r): each event once as class 1 with weight w t, once as class 0
         # with weight w (1 - t); the per-event losses are linear in the label, so this is the
@@ -439,15 +443,7 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         -------
         self : LikelihoodRatioEstimator
         """
-        if self.calibration not in (None, *_CALIBRATIONS):
-            raise ValueError(
-                f"calibration must be None, 'histogram' or 'isotonic'; got {self.calibration!r}."
-            )
-        if self.verbose is not None and (
-            isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral)
-        ):
-            raise ValueError(f"verbose must be an int (0 is silent); got {self.verbose!r}.")
-        self.clip_bounds_ = _check_clip(self.clip)
+        self._check_settings()
         probe = resolve_backend(self.backend)
         caps = backend_capabilities(probe)
         _check_loss_for(probe, self.loss, caps)
@@ -483,9 +479,93 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
                     f"e.g. {bad[0]!r}."
                 )
             yt[:, 1] = r / (1.0 + r)
+        return self._fit_core(X, y, yt, w, uniform, groups, self.cv)
+
+    def fit_weightings(self, X, numerator_weight, denominator_weight, *, groups=None):
+        """Learn the ratio of two weightings of the same events, ``p(x)/q(x)`` with ``p`` the
+        events weighted by ``numerator_weight`` and ``q`` by ``denominator_weight``.
+
+        The same as :meth:`fit` on the events entered twice (once weighted as class 1, once as
+        class 0), but every event is one row: a backend with the ``soft_labels`` capability
+        trains on it directly (half the rows), any other gets the two copies. Cross-fitting folds
+        are drawn over the events, so both weightings of an event are always held out together;
+        an int ``cv`` gives shuffled (unstratified) folds. ``classes_`` is ``[0, 1]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        numerator_weight, denominator_weight : array-like of shape (n_samples,)
+            The two weightings (signed for backends that declare ``signed_weights``); each needs a
+            positive total, and an event's two weights must not have opposite signs.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter given as ``cv``.
+
+        Returns
+        -------
+        self : LikelihoodRatioEstimator
+        """
+        self._check_settings()
+        probe = resolve_backend(self.backend)
+        caps = backend_capabilities(probe)
+        _check_loss_for(probe, self.loss, caps)
+        self.particle_sets_ = caps.particle_sets and not (
+            hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
+        )
+        X = self._validate_X(X, reset=True)
+        n = X.shape[0]
+        wp = check_sample_weight(numerator_weight, n, allow_negative=True,
+                                 what="numerator_weight")
+        wq = check_sample_weight(denominator_weight, n, allow_negative=True,
+                                 what="denominator_weight")
+        if np.any(wp * wq < 0):
+            raise ValueError(
+                f"{int(np.sum(wp * wq < 0))} event(s) carry numerator and denominator weights of "
+                "opposite signs; the two weightings of one event must share its sign."
+            )
+        if (np.any(wp < 0) or np.any(wq < 0)) and not (caps.signed_weights and caps.sample_weight):
+            raise ValueError(
+                f"The weights include negative values, but the backend {type(probe).__name__} "
+                "does not declare signed weights. Use a backend that takes them (bdt, mlp, efn, "
+                "pfn) or remove the negative weights."
+            )
+        self.classes_ = np.array([0, 1])
+        totals = np.array([wq.sum(), wp.sum()])
+        for label in (0, 1):
+            if not totals[label] > 0:
+                _class_total(wp if label else wq, np.ones(n, dtype=bool), label,
+                             "both weightings need")
+        a, b = totals.sum() / 2.0 / totals[1], totals.sum() / 2.0 / totals[0]
+        w = a * wp + b * wq
+        keep = w != 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(keep, a * wp / np.where(keep, w, 1.0), 0.5)
+        yt = np.column_stack([(t > 0.5).astype(float), t])
+        cv = self.cv
+        if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+            from sklearn.model_selection import KFold
+
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max) \
+                if self.random_state is not None else None
+            cv = KFold(int(cv), shuffle=True, random_state=seed)
+        return self._fit_core(X, np.zeros(n, dtype=int), yt, w, False, groups, cv)
+
+    def _check_settings(self):
+        if self.calibration not in (None, *_CALIBRATIONS):
+            raise ValueError(
+                f"calibration must be None, 'histogram' or 'isotonic'; got {self.calibration!r}."
+            )
+        if self.verbose is not None and (
+            isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral)
+        ):
+            raise ValueError(f"verbose must be an int (0 is silent); got {self.verbose!r}.")
+        self.clip_bounds_ = _check_clip(self.clip)
+
+    def _fit_core(self, X, y, yt, w, uniform, groups, cv):
+        """Train one backend or one per fold on balanced weights ``w`` (``yt``: class index and
+        soft target, as in :func:`_fit_backend`)."""
         fit_one = functools.partial(_fit_backend, self.backend, self.loss, uniform)
         rng = check_random_state(self.random_state)
-        cv = 5 if self.cv is None and self.calibration is not None else self.cv
+        cv = 5 if cv is None and self.calibration is not None else cv
 
         if cv is None:
             if groups is not None:

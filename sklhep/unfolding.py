@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
@@ -531,58 +530,64 @@ def _ess_fraction(w):
     return float(np.sum(w) ** 2 / s2 / len(w)) if s2 > 0 else 0.0
 
 
-def _paired_folds(cv, n, seed):
-    """Folds over ``n`` events for a fit whose two classes are the same events: each event's two
-    copies (rows ``i`` and ``n + i``) are held out together."""
-    splitter = KFold(cv, shuffle=True, random_state=seed) if isinstance(cv, numbers.Integral) \
-        else cv
-    folds = []
-    for train, test in splitter.split(np.zeros((n, 1)), np.zeros(n)):
-        folds.append((np.r_[train, train + n], np.r_[test, test + n]))
-    return folds
-
-
 class _Step:
     """One likelihood-ratio fit of an OmniFold step: class 1 (numerator) vs class 0."""
 
-    def __init__(self, settings, backend, seed):
+    def __init__(self, settings, backend, seed, diagnose=True):
         self.settings = settings
         self.backend = backend
         self.seed = seed
+        self.diagnose = diagnose
 
-    def fit(self, X1, w1, X0, w0, *, cross_fit=False, same_events=False):
+    def fit(self, X1, w1, X0, w0, *, cross_fit=False, same_events=False, read=True):
         """Fit class 1 (X1, w1) against class 0 (X0, w0).
 
         With ``cross_fit`` (and ``cv`` set) every training event is scored by a fold model that
         did not see it. ``same_events`` says that X1 and X0 are the same events under two
-        weightings (step 2): both copies of an event then go to the same fold.
+        weightings (steps 2, 1b, 2b): they are fitted as one row each
+        (:meth:`~sklhep.LikelihoodRatioEstimator.fit_weightings`), so both weightings of an event
+        go to the same fold, and a backend with soft labels trains on half the rows. ``read``
+        says the ratio is read at the class-0 training events (:meth:`log_ratio_den`); without
+        it and without ``diagnose`` (bootstrap replicas) no training event is scored.
         """
         from .ratio import LikelihoodRatioEstimator, balanced_log_loss_score
 
         s = self.settings
-        X = np.concatenate([X0, X1])
-        y = np.concatenate([np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)])
-        w = np.concatenate([w0, w1])
         cv = s["cv"] if cross_fit else None
-        if cv is not None and same_events:
-            cv = _paired_folds(cv, len(X0), self.seed)
         self.model_ = LikelihoodRatioEstimator(
             backend=self.backend, loss=s["loss"], cv=cv, n_jobs=s["inner_jobs"],
             random_state=self.seed,
-        ).fit(X, y, sample_weight=w)
+        )
+        if same_events:
+            self.model_.fit_weightings(X0, w1, w0)
+        else:
+            X = np.concatenate([X0, X1])
+            y = np.concatenate([np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)])
+            self.model_.fit(X, y, sample_weight=np.concatenate([w0, w1]))
         # The classes are balanced inside the LRE, so its ratio compares normalised densities;
         # the ratio of the totals restores the absolute normalisation of the reweighting.
         self.log_norm_ = float(np.log(np.sum(w1)) - np.log(np.sum(w0)))
-        if cv is None:
-            g = self.model_.decision_function(X)
-        else:
+        self.n0_ = len(X0)
+        self.loss_ = self.auc_ = float("nan")
+        if cv is not None:
             g = self.model_.oof_decision_function_
+        elif self.diagnose:
+            g = self.model_.decision_function(X0 if same_events else X)
+        elif read:  # only the class-0 events are read
+            g = self.model_.decision_function(X0)
+        else:
+            return self
+        self.g_train_ = g
+        if not self.diagnose:
+            return self
+        if same_events:  # the two copies of an event have one score
+            g = np.concatenate([g, g])
+        y = np.r_[np.zeros(len(X0), dtype=int), np.ones(len(X1), dtype=int)]
+        w = np.concatenate([w0, w1])
         half = 0.5 * np.sum(w)
         wb = np.where(y == 1, w * half / np.sum(w1), w * half / np.sum(w0))
         self.loss_ = -balanced_log_loss_score(g, y, wb)
         self.auc_ = _auc(g, y, wb)
-        self.g_train_ = g
-        self.n0_ = len(X0)
         return self
 
     def log_ratio_den(self):
@@ -618,7 +623,9 @@ def _to_ratio(log_r, bounds, where, iteration):
 def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_models, progress):
     """One full OmniFold unfolding (the nominal one or a bootstrap replica).
 
-    Module-level so that loky and Dask workers can run it. Every random choice (the Poisson
+    Module-level so that loky and Dask workers can run it. A replica (``keep_models`` False)
+    keeps neither models nor diagnostics, so it scores no more events than its weights need.
+    Every random choice (the Poisson
     replica, the seed of every model) comes from ``seed``, so the result does not depend on how
     many workers run the replicas.
     """
@@ -640,6 +647,8 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         return int(rng.randint(np.iinfo(np.int32).max))
 
     def record(k, name, steps, weights, n_clipped, t0):
+        if not keep_models:  # a bootstrap replica: its diagnostics are not kept
+            return
         diagnostics.append({
             "iteration": k + 1,
             "step": name,
@@ -658,7 +667,7 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         # Step 1: data vs simulation (with the current push weights) at detector level.
         t0 = time.perf_counter()
         steps = [
-            _Step(settings, settings["step1_backend"], draw()).fit(
+            _Step(settings, settings["step1_backend"], draw(), keep_models).fit(
                 X_data, wd, X_reco[reco], w0[reco] * push[reco], cross_fit=True
             )
             for _ in range(settings["n_ensemble"])
@@ -674,8 +683,9 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         if miss.any():
             t0 = time.perf_counter()
             if settings["misses"] == "regress":
-                step = _Step(settings, settings["step2_backend"], draw()).fit(
-                    X_gen[both], w0[both] * pull[both], X_gen[both], w0[both] * push[both]
+                step = _Step(settings, settings["step2_backend"], draw(), keep_models).fit(
+                    X_gen[both], w0[both] * pull[both], X_gen[both], w0[both] * push[both],
+                    same_events=True, read=False,
                 )
                 r, n_clip = _to_ratio(step.log_ratio(X_gen[miss]), bounds, _STEP_NAMES["1b"],
                                       k + 1)
@@ -686,7 +696,7 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
 
         # Step 2: simulation with the pull weights vs with the previous push weights.
         t0 = time.perf_counter()
-        step = _Step(settings, settings["step2_backend"], draw()).fit(
+        step = _Step(settings, settings["step2_backend"], draw(), keep_models).fit(
             X_gen[gen], w0[gen] * pull[gen], X_gen[gen], w0[gen] * push[gen], cross_fit=True,
             same_events=True,
         )
@@ -702,8 +712,9 @@ def _omnifold_run(settings, arrays, seed, data_resample, sim_resample, keep_mode
         if fake.any():
             t0 = time.perf_counter()
             if settings["fakes"] == "regress":
-                fstep = _Step(settings, settings["step1_backend"], draw()).fit(
-                    X_reco[both], w0[both] * new_push[both], X_reco[both], w0[both]
+                fstep = _Step(settings, settings["step1_backend"], draw(), keep_models).fit(
+                    X_reco[both], w0[both] * new_push[both], X_reco[both], w0[both],
+                    same_events=True, read=False,
                 )
                 r, n_clip = _to_ratio(fstep.log_ratio(X_reco[fake]), bounds, _STEP_NAMES["2b"],
                                       k + 1)
@@ -798,8 +809,8 @@ class OmniFoldUnfolder(BaseEstimator):
     diagnostics_ : list of dict
         One entry per step and iteration: ``iteration``, ``step`` ("1", "1b", "2", "2b"),
         ``loss`` (class-balanced cross-entropy on the training events, out-of-fold with ``cv``;
-        ``log 2`` carries no information), ``auc``, ``ess_fraction`` (effective sample size over N of the new
-        weights), ``max_weight``, ``n_clipped``, ``seconds``.
+        ``log 2`` carries no information), ``auc``, ``ess_fraction`` (effective sample size over
+        N of the new weights), ``max_weight``, ``n_clipped``, ``seconds``.
     bootstrap_weights_ : ndarray of shape (n_bootstrap, n_sim)
         Per replica, the final weight factor on ``sample_weight`` (its push weights times its
         Poisson factors on the simulation).
@@ -1065,7 +1076,7 @@ class OmniFoldUnfolder(BaseEstimator):
         return counts
 
     def covariance(self, values, bins=10):
-        """The bootstrap covariance of the unfolded histogram of ``values`` (needs n_bootstrap >= 2).
+        """The bootstrap covariance of the unfolded histogram of ``values`` (n_bootstrap >= 2).
 
         Parameters
         ----------

@@ -701,3 +701,36 @@ def test_getting_the_bdt_does_not_import_xgboost():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("loss", ["bce", "mlc"])
+@pytest.mark.parametrize("signed", [False, True])
+def test_bdt_fit_soft_equals_the_fit_on_two_copies(loss, signed):
+    """Soft labels t with weight w train the trees on what each event entered twice (weights
+    w t as class 1, w (1 - t) as class 0) gives: the same splits and leaves, up to the quantile
+    sketch of the rarest tail bins."""
+    assert backend_capabilities(BDTClassifier()).soft_labels
+    rng = np.random.default_rng(0)
+    n = 4000
+    X = rng.normal(size=(n, 2))
+    wp, wq = np.exp(0.4 * X[:, 0]), np.ones(n)
+    if signed:
+        wp[:100] *= -0.5
+        wq[:100] *= -0.5
+    soft = BDTClassifier(n_estimators=30, loss=loss, random_state=0).fit_soft(
+        X, wp / (wp + wq), sample_weight=wp + wq)
+    twice = BDTClassifier(n_estimators=30, loss=loss, random_state=0).fit(
+        np.r_[X, X], np.r_[np.ones(n), np.zeros(n)], sample_weight=np.r_[wp, wq])
+    diff = np.abs(soft.decision_function(X) - twice.decision_function(X))
+    assert np.median(diff) < 2e-3 and np.percentile(diff, 90) < 1e-2, np.percentile(diff, [50, 90])
+    np.testing.assert_array_equal(soft.classes_, [0, 1])
+
+
+def test_bdt_fit_soft_bad_input():
+    X = np.random.default_rng(0).normal(size=(50, 1))
+    with pytest.raises(ValueError, match=r"soft labels in \[0, 1\]"):
+        BDTClassifier(n_estimators=2).fit_soft(X, np.full(50, 1.5))
+    with pytest.raises(ValueError, match="one soft label per event"):
+        BDTClassifier(n_estimators=2).fit_soft(X, np.full(49, 0.5))
+    with pytest.raises(ValueError, match="both need a positive total"):
+        BDTClassifier(n_estimators=2).fit_soft(X, np.zeros(50))

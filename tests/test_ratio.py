@@ -332,3 +332,39 @@ def test_backend_feature_limit_is_reported():
     y = np.r_[np.ones(20), np.zeros(20)].astype(int)
     with pytest.raises(ValueError, match="at most 3 feature"):
         LikelihoodRatioEstimator(backend="histogram").fit(X, y)
+
+
+def test_fit_weightings_is_the_fit_on_two_copies():
+    """Two weightings of one sample: with a backend without soft labels (histogram) the events
+    are entered twice and the result is fit() on the two copies; bdt trains on one row each."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6000, 1))
+    wp, wq = np.exp(0.5 * X[:, 0]), rng.uniform(0.5, 1.5, 6000)
+    grid = np.linspace(-2, 2, 9)[:, None]
+    for backend in ("histogram", sklhep.get_backend("bdt").set_params(n_estimators=50)):
+        a = LikelihoodRatioEstimator(backend, random_state=0).fit_weightings(X, wp, wq)
+        b = LikelihoodRatioEstimator(backend, random_state=0).fit(
+            np.r_[X, X], np.r_[np.ones(6000), np.zeros(6000)], sample_weight=np.r_[wp, wq])
+        tol = 1e-12 if isinstance(backend, str) else 0.02
+        np.testing.assert_allclose(a.decision_function(grid), b.decision_function(grid),
+                                   atol=tol)
+        np.testing.assert_array_equal(a.classes_, [0, 1])
+    # folds are drawn over the events: an event's two weightings are held out together
+    lre = LikelihoodRatioEstimator("histogram", cv=3, random_state=0).fit_weightings(X, wp, wq)
+    held = np.sort(np.concatenate([te for _, te in lre.folds_]))
+    np.testing.assert_array_equal(held, np.arange(6000))
+    assert lre.oof_decision_function_.shape == (6000,)
+
+
+def test_fit_weightings_errors():
+    X = np.zeros((4, 1))
+    lre = LikelihoodRatioEstimator("histogram")
+    with pytest.raises(ValueError, match="opposite signs"):
+        lre.fit_weightings(X, [1, 1, 1, -1], [1, 1, 1, 1])
+    with pytest.raises(ValueError, match="numerator_weight must have one entry"):
+        lre.fit_weightings(X, [1, 1], [1, 1, 1, 1])
+    with pytest.raises(ValueError, match="total sample_weight"):
+        lre.fit_weightings(X, [-1, -1, 0, 0], [-1, -1, 0, 0])
+    with pytest.raises(ValueError, match="does not declare signed weights"):
+        LikelihoodRatioEstimator(LogisticRegression()).fit_weightings(
+            X, [1, 1, -1, 1], [1, 1, -1, 1])

@@ -60,6 +60,12 @@ class BackendCapabilities:
         ``fit`` accepts per-event weights of either sign (NLO simulation, background subtracted
         by negative weights) and minimises the signed weighted sum of the per-event losses, as
         long as every class keeps a positive total weight.
+    soft_labels : bool
+        The backend has ``fit_soft(X, target, sample_weight=None)``: every event counts as class 1
+        with weight ``w t`` and as class 0 with weight ``w (1 - t)``, for a target ``t`` in
+        [0, 1]. The losses are linear in the label, so this is the fit of each event entered
+        twice (once per class) at half the rows; estimators enter the events twice when a backend
+        lacks it.
     """
 
     sample_weight: bool = True
@@ -67,6 +73,7 @@ class BackendCapabilities:
     particle_sets: bool = False
     max_features: int | None = None
     signed_weights: bool = False
+    soft_labels: bool = False
 
 
 def backend_capabilities(estimator):

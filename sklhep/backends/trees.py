@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import Interval, StrOptions, import_optional
+from .._validation import Interval, StrOptions, check_sample_weight, import_optional
 from ._base import BackendCapabilities, LogRatioClassifierMixin, loss_per_event
 from ._common import check_fit_data
 
@@ -135,7 +135,7 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
 
     sklhep_capabilities = BackendCapabilities(
         sample_weight=True, losses=("bce", "mlc"), particle_sets=False, max_features=None,
-        signed_weights=True,
+        signed_weights=True, soft_labels=True,
     )
 
     def __init__(
@@ -226,9 +226,56 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
                 "Negative sample weights are supported for two classes only (they enter a binary "
                 f"objective); y has {classes.size} classes {classes.tolist()}."
             )
+        return self._boost(X, classes, y_index.astype(float), weight, stratify=y_index)
+
+    def fit_soft(self, X, target, sample_weight=None):
+        """Grow the trees on soft labels: each event counts as class 1 with weight ``w t`` and as
+        class 0 with weight ``w (1 - t)``.
+
+        Both losses are linear in the label, so this is the fit of every event entered twice
+        (once per class) at half the rows; the ``soft_labels`` capability says it is available.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        target : array-like of shape (n_samples,)
+            The class-1 share ``t`` of each event, in [0, 1].
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-event weights (of either sign); both classes need a positive total.
+
+        Returns
+        -------
+        self : BDTClassifier
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=True)
+        t = np.asarray(target, dtype=float)
+        if t.shape != (X.shape[0],):
+            raise ValueError(
+                f"target must hold one soft label per event ({X.shape[0]}); got shape {t.shape}."
+            )
+        if not np.all((t >= 0) & (t <= 1)):
+            raise ValueError("target must hold soft labels in [0, 1] (NaN is not one).")
+        weight = check_sample_weight(sample_weight, X.shape[0], allow_negative=True)
+        classes = np.array([0, 1])
+        totals = np.array([np.sum(weight * (1.0 - t)), np.sum(weight * t)])
+        if not np.all(totals > 0):
+            raise ValueError(
+                f"The soft classes carry total weights {totals.tolist()} (class 0, class 1); both "
+                "need a positive total."
+            )
+        return self._boost(X, classes, t, weight, stratify=None)
+
+    def _boost(self, X, classes, label, weight, *, stratify):
+        """The boosting shared by :meth:`fit` and :meth:`fit_soft` (``label``: class index or
+        soft label, float)."""
+        signed = bool(np.any(weight < 0))
         xgb = import_optional("xgboost", purpose="The 'bdt' backend (BDTClassifier)")
         rng = check_random_state(self.random_state)
-        weight = weight * (np.count_nonzero(weight) / np.abs(weight).sum())
+        # Average 1 per (event, class) term, so a soft label weighs as its two copies would.
+        n_terms = np.count_nonzero(weight) if stratify is not None else (
+            np.count_nonzero(weight * label) + np.count_nonzero(weight * (1.0 - label)))
+        weight = weight * (n_terms / np.abs(weight).sum())
 
         n_jobs = _n_threads(self.n_threads)
         params = {
@@ -248,7 +295,7 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         val_idx = None
         if self.patience is not None:
             train_idx, val_idx = train_test_split(
-                train_idx, test_size=self.validation_fraction, stratify=y_index, random_state=rng
+                train_idx, test_size=self.validation_fraction, stratify=stratify, random_state=rng
             )
 
         obj = custom_metric = None
@@ -258,7 +305,8 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
         elif self.loss == "bce" and not signed:
             params.update(objective="binary:logistic", eval_metric="logloss")
         else:
-            totals = np.bincount(y_index[train_idx], weights=weight[train_idx], minlength=2)
+            lt, wt = label[train_idx], weight[train_idx]
+            totals = np.array([np.sum(wt * (1.0 - lt)), np.sum(wt * lt)])
             # The best constant of both losses is log(W1/W0); start the boosting there.
             params.update(base_score=float(np.log(totals[1] / totals[0])),
                           disable_default_eval_metric=1)
@@ -270,7 +318,7 @@ class BDTClassifier(LogRatioClassifierMixin, ClassifierMixin, BaseEstimator):
 
         # With signed weights the DMatrix carries none: the objective and metric hold them.
         def dmatrix(idx):
-            return xgb.DMatrix(X[idx], label=y_index[idx],
+            return xgb.DMatrix(X[idx], label=label[idx],
                                weight=None if signed else weight[idx], nthread=n_jobs)
 
         dtrain = dmatrix(train_idx)
@@ -348,13 +396,13 @@ def _grad_hess(loss, predt, y, w):
     curvature instead of removing it, which slows but never flips a step). For ``bce`` it is
     ``|w| s (1 - s)``, for ``mlc`` the stabilised one of the class Notes.
     """
-    pos = y > 0.5
     if loss == "bce":
         s = expit(predt)
         return w * (s - y), np.abs(w) * np.maximum(s * (1.0 - s), 1e-16)
+    # linear in the label, so soft labels (fit_soft) weigh the two class terms
     e = np.exp(np.clip(predt, -_G_CLIP, _G_CLIP))
-    grad = w * np.where(pos, -1.0, e)
-    hess = 0.5 * np.abs(w) * np.where(pos, np.maximum(1.0, np.sqrt(e)), e)
+    grad = w * (-y + (1.0 - y) * e)
+    hess = 0.5 * np.abs(w) * (y * np.maximum(1.0, np.sqrt(e)) + (1.0 - y) * e)
     return grad, hess
 
 
