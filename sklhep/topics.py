@@ -8,8 +8,8 @@ determine the topics, without a model of either, through the reducibility factor
 
     kappa12 = inf_x p_M1(x)/p_M2(x),    kappa21 = inf_x p_M2(x)/p_M1(x).
 
-If the topics are mutually irreducible (each has a region of phase space, or a limit, where the other
-one vanishes), ``f1 = (1 - kappa12)/(1 - kappa12 kappa21)``, ``f2 = kappa21 f1`` and
+If the topics are mutually irreducible (each has a region of phase space, or a limit, where the
+other one vanishes), ``f1 = (1 - kappa12)/(1 - kappa12 kappa21)``, ``f2 = kappa21 f1`` and
 
     T1 = (M1 - kappa12 M2)/(1 - kappa12),    T2 = (M2 - kappa21 M1)/(1 - kappa21).
 
@@ -129,7 +129,12 @@ def kappa_jacobian(kappa):
     a, b = _check_kappa(kappa)
     d = (1.0 - a * b) ** 2
     return np.array(
-        [[1.0, 0.0], [0.0, 1.0], [(b - 1.0) / d, a * (1.0 - a) / d], [b * (b - 1.0) / d, (1.0 - a) / d]]
+        [
+            [1.0, 0.0],
+            [0.0, 1.0],
+            [(b - 1.0) / d, a * (1.0 - a) / d],
+            [b * (b - 1.0) / d, (1.0 - a) / d],
+        ]
     )
 
 
@@ -350,9 +355,9 @@ def anchor_kappa(
     equal-width bins); merging the compatible bins removes that selection bias where the ratio is
     flat (pure regions of finite mass) at the price of a small upward bias where it still falls.
 
-    Bias: the anchor bin averages the ratio over a finite share ``~7/sqrt(n)`` of the events, so where
-    ``kappa`` is only reached in a limit (Gaussian tails) the estimate is biased up by the ratio's
-    rise across that bin (about +0.01 at 10k events per mixture on the "gauss" toy).
+    Bias: the anchor bin averages the ratio over a finite share ``~7/sqrt(n)`` of the events, so
+    where ``kappa`` is only reached in a limit (Gaussian tails) the estimate is biased up by the
+    ratio's rise across that bin (about +0.01 at 10k events per mixture on the "gauss" toy).
 
     Parameters
     ----------
@@ -486,8 +491,8 @@ def bbe_kappa(score, y, sample_weight=None, *, delta=0.1, gamma=0.01, selection_
     result : :class:`~sklearn.utils.Bunch`
         ``kappa``, ``kappa_std`` (from the counts in the chosen tails), ``upper_bound`` (the
         ``1 - delta`` upper confidence bounds), ``tail_mass`` (the share of the denominator
-        mixture in each chosen tail), ``kappa_shift`` (the change when the tail is chosen with the band at ``delta``,
-        as Garg et al. do).
+        mixture in each chosen tail), ``kappa_shift`` (the change when the tail is chosen with the
+        band at ``delta``, as Garg et al. do).
 
     References
     ----------
@@ -1044,8 +1049,9 @@ class TopicDemixer(BaseEstimator):
         self._validate_params()
         if self.backend is not None and self.cv is None:
             raise ValueError(
-                "cv=None would read kappa from the classifier's outputs on its own training events, "
-                "which finds spuriously pure regions (kappa -> 0 for a model that memorises); "
+                "cv=None would read kappa from the classifier's outputs on its own training "
+                "events, which finds spuriously pure regions (kappa -> 0 for a model that "
+                "memorises); "
                 "set cv to an int, a splitter or a list of (train, test) pairs."
             )
 
@@ -1145,7 +1151,8 @@ class TopicDemixer(BaseEstimator):
         amplification = jac[2:]
         if np.max(np.abs(amplification)) > 3.0:
             warnings.warn(
-                f"The fractions amplify errors on kappa by up to {np.max(np.abs(amplification)):.1f} "
+                "The fractions amplify errors on kappa by up to "
+                f"{np.max(np.abs(amplification)):.1f} "
                 "(df/dkappa > 3): the mixtures are close, and the fractions uncertain.",
                 UserWarning,
                 stacklevel=2,
@@ -1213,7 +1220,8 @@ class TopicDemixer(BaseEstimator):
         unknown = ~np.isin(y, self.classes_)
         if np.any(unknown):
             raise ValueError(
-                f"y holds labels the demixer was not fitted on: {np.unique(y[unknown]).tolist()[:5]};"
+                "y holds labels the demixer was not fitted on: "
+                f"{np.unique(y[unknown]).tolist()[:5]};"
                 f" the mixtures are {self.classes_.tolist()}."
             )
         return y == self.classes_[1]
@@ -1320,8 +1328,9 @@ class TopicDemixer(BaseEstimator):
     def predict_topic_proba(self, X, mixture=None):
         """Per-event topic posteriors inside a mixture, from the calibrated mixed ratio.
 
-        The mixed ratio ``R(x) = p_M1/p_M2`` (the binned ratio of the demixed score) and the fractions
-        give the topic ratio ``T1/T2`` (:func:`sklhep.cwola.signal_ratio_from_mixed`) and so
+        The mixed ratio ``R(x) = p_M1/p_M2`` (the binned ratio of the demixed score) and the
+        fractions give the topic ratio ``T1/T2`` (:func:`sklhep.cwola.signal_ratio_from_mixed`)
+        and so
         ``P(T1 | x, M) = f L / (f L + 1 - f)``, ``f`` the fraction of topic 1 in ``M``.
 
         Parameters

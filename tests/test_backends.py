@@ -707,12 +707,16 @@ def test_getting_the_bdt_does_not_import_xgboost():
 @pytest.mark.parametrize("signed", [False, True])
 def test_bdt_fit_soft_equals_the_fit_on_two_copies(loss, signed):
     """Soft labels t with weight w train the trees on what each event entered twice (weights
-    w t as class 1, w (1 - t) as class 0) gives: the same splits and leaves, up to the quantile
-    sketch of the rarest tail bins."""
+    w t as class 1, w (1 - t) as class 0) gives: the same splits and leaves.
+
+    Features on a grid of 40 values make xgboost's quantile sketch exact (every value its own
+    bin), so the two fits see the same candidate splits and agree to float32 rounding. On
+    continuous features the two sketches differ slightly (weights per row differ), by an amount
+    that depends on the xgboost version (median 1e-3 on 3.2, 3e-3 on 3.4)."""
     assert backend_capabilities(BDTClassifier()).soft_labels
     rng = np.random.default_rng(0)
     n = 4000
-    X = rng.normal(size=(n, 2))
+    X = rng.integers(0, 40, size=(n, 2)) / 10.0 - 2.0
     wp, wq = np.exp(0.4 * X[:, 0]), np.ones(n)
     if signed:
         wp[:100] *= -0.5
@@ -721,8 +725,9 @@ def test_bdt_fit_soft_equals_the_fit_on_two_copies(loss, signed):
         X, wp / (wp + wq), sample_weight=wp + wq)
     twice = BDTClassifier(n_estimators=30, loss=loss, random_state=0).fit(
         np.r_[X, X], np.r_[np.ones(n), np.zeros(n)], sample_weight=np.r_[wp, wq])
-    diff = np.abs(soft.decision_function(X) - twice.decision_function(X))
-    assert np.median(diff) < 2e-3 and np.percentile(diff, 90) < 1e-2, np.percentile(diff, [50, 90])
+    g = twice.decision_function(X)
+    np.testing.assert_allclose(soft.decision_function(X), g, atol=1e-5)
+    assert np.ptp(g) > 0.5  # the trees did learn the ratio exp(0.4 x)
     np.testing.assert_array_equal(soft.classes_, [0, 1])
 
 

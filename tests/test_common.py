@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklhep
-from sklhep import CWoLaClassifier, LikelihoodRatioEstimator
+from sklhep import CWoLaClassifier, LikelihoodRatioEstimator, TopicDemixer
 
 # backend name -> (packages it needs, small settings for fast checks)
 _BACKENDS = {
@@ -65,6 +65,10 @@ def _estimators(slow):
         yield LikelihoodRatioEstimator(LogisticRegression(), cv=2, calibration="isotonic",
                                        random_state=0)
         yield CWoLaClassifier(LogisticRegression(), fractions=(0.7, 0.3), cv=2, random_state=0)
+        # jet topics on a cross-fitted classifier; the checks' data sets have 20-30 events, so
+        # the guard against indistinguishable mixtures is switched off there
+        yield TopicDemixer(method="bbe", backend=LogisticRegression(), cv=3, min_significance=0,
+                           random_state=0)
 
 
 def expected_failed_checks(estimator):

@@ -6,13 +6,20 @@ are marked slow: ``python -m pytest -m slow tests/test_topics.py``).
 
 import warnings
 
+import joblib
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sklhep.datasets import make_topic_mixtures
 from sklhep.topics import (
-    KAPPA_METHODS,
     TopicDemixer,
+    _Atoms,
     anchor_kappa,
     bbe_kappa,
     fractions_from_kappa,
@@ -23,7 +30,6 @@ from sklhep.topics import (
     roc_fit_kappa,
     topics_from_mixtures,
 )
-from sklhep.topics import _Atoms
 
 TOYS = ("sep", "beta", "gauss")
 KAPPA = np.array([0.2 / 0.7, 0.3 / 0.8])
@@ -150,7 +156,7 @@ def test_integer_weights_equal_duplicated_events():
     a = anchor_kappa(s, y, sample_weight=w, **pinned)
     b = anchor_kappa(*dup, **pinned)
     np.testing.assert_allclose(a.kappa, b.kappa, rtol=0, atol=1e-12)
-    for (ca, ra, _, _), (cb, rb, _, _) in zip(a.bins, b.bins):
+    for (_, ra, _, _), (_, rb, _, _) in zip(a.bins, b.bins):
         np.testing.assert_allclose(ra, rb, rtol=0, atol=1e-12)
     # The statistical guards and errors use effective counts (sum w)^2 / sum w^2 instead: an
     # event of weight 3 is one simulated event whose fluctuation is 3, not three events.
@@ -239,9 +245,11 @@ def test_auto_fractions_follow(replicas_10k, toy):
 def test_accuracy_100k(toy):
     reps = _replicas(toy, 100_000, seed=1000)
     bias, rms = _bias_rms(_errors(anchor_kappa, reps))
+    print(f"{toy} 100k anchor: |bias| {bias:.4f}, RMS {rms:.4f}")
     assert rms <= 0.012, ("anchor", bias, rms)
     if toy == "sep":
         bias, rms = _bias_rms(_errors(bbe_kappa, reps))
+        print(f"{toy} 100k bbe: |bias| {bias:.4f}, RMS {rms:.4f}")
         assert bias <= 0.003 and rms <= 0.006, ("bbe", bias, rms)
 
 
@@ -249,29 +257,14 @@ def test_accuracy_100k(toy):
 @pytest.mark.parametrize("toy", TOYS)
 def test_roc_fit_bias_1m(toy):
     reps = _replicas(toy, 1_000_000, count=N_REPLICAS, seed=2000)
-    bias, _ = _bias_rms(_errors(roc_fit_kappa, reps))
-    assert bias <= 0.01
+    bias, rms = _bias_rms(_errors(roc_fit_kappa, reps))
+    print(f"{toy} 1M roc_fit: |bias| {bias:.4f}, RMS {rms:.4f}")
+    assert bias <= 0.01, (bias, rms)
 
 
 # --------------------------------------------------------------------------------------------------
 # TopicDemixer
 # --------------------------------------------------------------------------------------------------
-from sklearn.base import clone  # noqa: E402
-from sklearn.ensemble import RandomForestClassifier  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-@parametrize_with_checks(
-    # the checks' data sets have 20-30 events: the statistical guard is switched off there
-    [TopicDemixer(method="bbe", backend=LogisticRegression(), cv=3, min_significance=0,
-                  random_state=0)]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
 
 @pytest.fixture(scope="module")
 def gauss_2d():
@@ -380,7 +373,8 @@ def test_identical_mixtures_raise_and_close_mixtures_warn():
 def test_covariance_and_bootstrap_reproducible_and_independent_of_n_jobs():
     X, y, _, _ = make_topic_mixtures(5000, toy="beta", random_state=3)
     a = TopicDemixer(method="anchor", n_bootstrap=20, random_state=7).fit(X, y)
-    b = TopicDemixer(method="anchor", n_bootstrap=20, random_state=7, n_jobs=2).fit(X, y)
+    with joblib.parallel_config(backend="threading"):  # no worker processes to start
+        b = TopicDemixer(method="anchor", n_bootstrap=20, random_state=7, n_jobs=2).fit(X, y)
     c = TopicDemixer(method="anchor", n_bootstrap=20, random_state=8).fit(X, y)
     np.testing.assert_array_equal(a.bootstrap_kappa_, b.bootstrap_kappa_)
     np.testing.assert_array_equal(a.covariance_, b.covariance_)
@@ -544,33 +538,181 @@ def _tv_distance(p, q):
     return 0.5 * float(np.sum(np.abs(p - q)))
 
 
-@pytest.mark.slow
-def test_jets_weak_supervision_topics_vs_multiplicity_topics():
-    """Quark/gluon mixtures of the built-in shower: fractions and topic distributions vs truth."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+def operational_limit(kappa_qg, fractions):
+    """The topic fractions of two quark/gluon mixtures when quark and gluon jets themselves are
+    reducible, ``kappa(q|g) = a > 0``, ``kappa(g|q) = b > 0``: the best any observable can do.
 
-    from sklhep.datasets import make_mixtures
+    The mixtures' ratio is smallest where q/g is, ``kappa12 = (f1 a + 1 - f1)/(f2 a + 1 - f2)``,
+    and ``kappa21 = (f2 + (1 - f2) b)/(f1 + (1 - f1) b)``.
+    """
+    a, b = kappa_qg
+    f1, f2 = fractions
+    k12 = (f1 * a + 1 - f1) / (f2 * a + 1 - f2)
+    k21 = (f2 + (1 - f2) * b) / (f1 + (1 - f1) * b)
+    return fractions_from_kappa((k12, k21))
+
+
+def test_operational_limit():
+    # irreducible quarks and gluons: the partonic fractions
+    np.testing.assert_allclose(operational_limit((0.0, 0.0), (0.8, 0.3)), [0.8, 0.3])
+    # reducible ones: topic 1 is purer than the quarks, so it makes up less of each mixture
+    f = operational_limit((0.15, 0.08), (0.8, 0.3))
+    assert f[0] < 0.75 and abs(f[1] - 0.3) < 0.02
+
+
+def _jet_features(jets):
+    """Jet observables plus particle counts the multiplicity alone does not see: the charged
+    multiplicity and the number of particles above 1, 2, 4, 8 and 16 GeV."""
     from sklhep.preprocessing import JetObservables
 
-    f_true = np.array([0.8, 0.3])
-    jets, y, y_quark = make_mixtures(10_000, fractions=tuple(f_true), random_state=0)
-    names = ["multiplicity", "mass", "width", "ptd"]
+    names = ["multiplicity", "mass", "width", "ptd", "e2", "c2", "d2", "tau1", "tau2"]
     F = JetObservables(observables=names).fit_transform(jets)
-    mult = TopicDemixer().fit(F[:, :1], y)
-    weak = TopicDemixer(backend=HistGradientBoostingClassifier(max_iter=100), cv=3,
-                        random_state=0).fit(F, y)
-    err_mult = np.abs(mult.fractions_ - f_true).max()
-    err_weak = np.abs(weak.fractions_ - f_true).max()
-    print("fractions: multiplicity", mult.fractions_, "+-", mult.fractions_std_,
-          "weak supervision", weak.fractions_, "+-", weak.fractions_std_)
-    assert err_weak <= err_mult + 0.03
-    assert err_weak < 0.2 and err_mult < 0.2
-    for j, name in ((0, "multiplicity"), (1, "mass")):
-        edges = np.quantile(F[:, j], np.linspace(0, 1, 16))
-        edges[-1] += 1e-9
-        truth = [np.histogram(F[y_quark == t, j], edges)[0] / np.sum(y_quark == t) for t in (1, 0)]
-        for label, d in (("multiplicity", mult), ("weak", weak)):
-            topics, _, _ = d.topic_histogram(F[:, j], y, bins=edges)
-            tv = [_tv_distance(topics[k], truth[k]) for k in range(2)]
-            print(f"{name}: {label} topics, TV distance to quark, gluon = {tv}")
-            assert max(tv) < 0.25
+    pt, pid = jets[..., 0], np.abs(jets[..., 3])
+    counts = [np.isin(pid, (211, 321, 2212)).sum(axis=1)]
+    counts += [(pt > c).sum(axis=1) for c in (1, 2, 4, 8, 16)]
+    return np.column_stack([F, *counts]).astype(float), names
+
+
+def _weak_classifier():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=500, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=200,
+        early_stopping=True, validation_fraction=0.2, n_iter_no_change=30, random_state=0,
+    )
+
+
+def _supervised_kappa(F, y_quark):
+    """kappa(q|g), kappa(g|q) of the true quark and gluon jets, from the out-of-fold score of a
+    classifier trained on the truth (the reference the topics cannot beat)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    score = cross_val_predict(model, np.column_stack([F, np.log1p(np.abs(F))]), y_quark, cv=3,
+                              method="decision_function")
+    return anchor_kappa(score, y_quark).kappa
+
+
+def _compare_topics(fits, f_true, f_limit, label):
+    """Errors of each method's fractions against the truth, over independent samples, with the
+    bootstrap uncertainty; the weak-supervision minus multiplicity difference and its error."""
+    out = {}
+    for name in ("multiplicity", "weak"):
+        f = np.array([d.fractions_ for d in fits[name]])
+        sd = np.array([d.fractions_std_ for d in fits[name]])
+        out[name] = dict(f=f.mean(axis=0), se=np.sqrt((sd**2).mean(axis=0) / len(f)),
+                         err=np.abs(f - f_true).mean(axis=0))
+        print(f"{label} {name}: fractions {out[name]['f'].round(3)} +- "
+              f"{out[name]['se'].round(3)} (truth {f_true}, operational limit "
+              f"{np.round(f_limit, 3)}), |f - truth| {out[name]['err'].round(3)}")
+    diff = out["weak"]["err"] - out["multiplicity"]["err"]
+    se = np.sqrt(out["weak"]["se"] ** 2 + out["multiplicity"]["se"] ** 2)
+    print(f"{label}: |f - truth| weak minus multiplicity {diff.round(3)} +- {se.round(3)}")
+    return out, diff, se
+
+
+@pytest.mark.slow
+def test_jets_weak_supervision_topics_vs_multiplicity_topics():
+    """Quark/gluon mixtures of the built-in shower: fractions and topic distributions vs truth.
+
+    Three independent samples of 20k jets per mixture, fractions (0.8, 0.3). Quark and gluon jets
+    of the shower are not mutually irreducible, so no topic reaches the partonic fractions: both
+    methods are compared with the truth and with the operational limit set by the truth's own
+    kappa(q|g), kappa(g|q).
+    """
+    from sklhep.datasets import make_mixtures
+
+    f_true = np.array([0.8, 0.3])
+    fits = {"multiplicity": [], "weak": []}
+    limits, tvs = [], {}
+    for seed in range(3):
+        jets, y, y_quark = make_mixtures(20_000, fractions=tuple(f_true), random_state=seed)
+        F, names = _jet_features(jets)
+        kqg = _supervised_kappa(F, y_quark)
+        limits.append(operational_limit(kqg, f_true))
+        print(f"seed {seed}: kappa(q|g), kappa(g|q) = {kqg.round(3)}")
+        mult = TopicDemixer(n_bootstrap=20, random_state=seed).fit(F[:, :1], y)
+        weak = TopicDemixer(backend=_weak_classifier(), cv=3, n_bootstrap=20,
+                            random_state=seed).fit(F, y)
+        print(f"seed {seed}: M1-vs-M2 AUC multiplicity {1 - mult.diagnostics_['auc']:.4f}, "
+              f"weak supervision {weak.diagnostics_['auc']:.4f}")
+        fits["multiplicity"].append(mult)
+        fits["weak"].append(weak)
+        for j, obs in ((0, "multiplicity"), (1, "mass")):
+            edges = np.quantile(F[:, j], np.linspace(0, 1, 16))
+            edges = np.unique(edges)
+            edges[-1] += 1e-9
+            truth = [np.histogram(F[y_quark == t, j], edges)[0] / np.sum(y_quark == t)
+                     for t in (1, 0)]
+            for label, d in (("multiplicity", mult), ("weak", weak)):
+                topics, _, _ = d.topic_histogram(F[:, j], y, bins=edges)
+                tvs.setdefault((obs, label), []).append(
+                    [_tv_distance(topics[k], truth[k]) for k in range(2)]
+                )
+    f_limit = np.mean(limits, axis=0)
+    out, diff, se = _compare_topics(fits, f_true, f_limit, "shower")
+    for (obs, label), tv in tvs.items():
+        tv = np.mean(tv, axis=0)
+        print(f"{obs}: {label} topics, TV distance to quark, gluon = {tv.round(3)}")
+        # measured (mean of 3 samples): 0.06-0.07 for quarks, 0.02-0.03 for gluons; weak
+        # supervision's gluon topic is the closer one (0.021 vs 0.033 in multiplicity)
+        assert tv.max() < 0.15
+    # at least as good as the multiplicity, within the statistical error of the comparison
+    # (measured: fractions (0.692, 0.274) +- (0.012, 0.008) against (0.701, 0.298) +- (0.017,
+    # 0.016); |f - truth| weak minus multiplicity (0.009, 0.019) +- (0.021, 0.017))
+    assert np.all(diff <= 2 * se), (diff, se)
+    for name in ("multiplicity", "weak"):
+        # the topics find the operational limit (measured (0.705, 0.308); its own estimate carries
+        # the reach bias of the supervised anchor), not the partonic quark fraction of M1
+        f1 = out[name]["f"][0]
+        assert abs(f1 - f_limit[0]) < abs(f1 - f_true[0]), name
+        assert f1 < f_true[0] - 3 * out[name]["se"][0]
+
+
+# Pythia central/forward dijets: generated once into the generator's cache (2000 jets of
+# pt 300-450 GeV took 17 minutes on the loaded, shared machine here; 20k would take hours)
+PYTHIA_DIJETS = dict(n_jets=2000, process="dijets", pt_min=300.0, pt_max=450.0, random_state=0)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    raises=ValueError, strict=True,
+    reason="too few Pythia jets for weak supervision: with 2000 dijet jets (quark fractions 0.53 "
+    "forward, 0.39 central) the cross-fitted classifier's M1-vs-M2 AUC is 0.53 (2.5 standard "
+    "errors from 1/2: gradient-boosted trees 0.532, logistic regression 0.527), below the "
+    "multiplicity's own 0.545, and the guard refuses to demix; the multiplicity topics give "
+    "(0.66, 0.55) +- 0.22. Generating the 20k+ jets the comparison needs takes hours here",
+)
+def test_pythia_dijets_central_forward_topics():
+    """The more forward and the more central jet of Pythia dijets as the two mixtures, with
+    Pythia's parton flavour (of the nearest hard-process parton) as the truth of the quark
+    fractions; weak-supervision and multiplicity topics are compared with it as for the shower.
+    """
+    pytest.importorskip("pythia8mc")
+    pytest.importorskip("fastjet")
+    from sklhep.datasets import generate_pythia_jets
+    from sklhep.preprocessing import JetPreprocessor
+
+    X, quark, central = generate_pythia_jets(**PYTHIA_DIJETS)
+    jets = JetPreprocessor(rotate=False, reflect=False, normalize=False).fit_transform(X)
+    F, _ = _jet_features(jets)
+    y = 1 - central  # M1: the forward jets, richer in quarks (larger x)
+    f_true = np.array([quark[y == 1].mean(), quark[y == 0].mean()])
+    groups = np.arange(len(y)) // 2  # the two jets of an event stay in one fold
+    print(f"pythia: quark fractions forward, central = {f_true.round(3)}")
+    assert f_true[0] > f_true[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # close mixtures: a large amplification
+        mult = TopicDemixer(n_bootstrap=20, random_state=0).fit(F[:, :1], y)
+        print(f"pythia: multiplicity topics {mult.fractions_.round(3)} +- "
+              f"{mult.fractions_std_.round(3)}")
+        # the multiplicity topics are consistent with the truth within their (large) errors
+        assert np.all(np.abs(mult.fractions_ - f_true) <= 2 * mult.fractions_std_)
+        weak = TopicDemixer(backend=_weak_classifier(), cv=3, n_bootstrap=20,
+                            random_state=0).fit(F, y, groups=groups)
+    print(f"pythia: M1-vs-M2 AUC multiplicity {1 - mult.diagnostics_['auc']:.4f}, weak "
+          f"supervision {weak.diagnostics_['auc']:.4f}")
+    out, diff, se = _compare_topics({"multiplicity": [mult], "weak": [weak]}, f_true,
+                                    np.full(2, np.nan), "pythia")
+    assert np.all(diff <= 2 * se), (diff, se)
