@@ -443,14 +443,7 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         -------
         self : LikelihoodRatioEstimator
         """
-        self._check_settings()
-        probe = resolve_backend(self.backend)
-        caps = backend_capabilities(probe)
-        _check_loss_for(probe, self.loss, caps)
-        self.particle_sets_ = caps.particle_sets and not (
-            hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
-        )
-        X = self._validate_X(X, reset=True)
+        X, probe, caps = self._prepare_fit(X)
         self.classes_, y = check_two_classes(y, meaning=self._meaning)
         if len(y) != X.shape[0]:
             raise ValueError(
@@ -504,14 +497,7 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
         -------
         self : LikelihoodRatioEstimator
         """
-        self._check_settings()
-        probe = resolve_backend(self.backend)
-        caps = backend_capabilities(probe)
-        _check_loss_for(probe, self.loss, caps)
-        self.particle_sets_ = caps.particle_sets and not (
-            hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
-        )
-        X = self._validate_X(X, reset=True)
+        X, probe, caps = self._prepare_fit(X)
         n = X.shape[0]
         wp = check_sample_weight(numerator_weight, n, allow_negative=True,
                                  what="numerator_weight")
@@ -548,6 +534,17 @@ class LikelihoodRatioEstimator(LogRatioClassifierMixin, ClassifierMixin, BaseEst
                 if self.random_state is not None else None
             cv = KFold(int(cv), shuffle=True, random_state=seed)
         return self._fit_core(X, np.zeros(n, dtype=int), yt, w, False, groups, cv)
+
+    def _prepare_fit(self, X):
+        """Check the settings and the backend's loss, validate ``X``: ``(X, backend, caps)``."""
+        self._check_settings()
+        probe = resolve_backend(self.backend)
+        caps = backend_capabilities(probe)
+        _check_loss_for(probe, self.loss, caps)
+        self.particle_sets_ = caps.particle_sets and not (
+            hasattr(X, "ndim") and X.ndim == 2 or hasattr(X, "iloc")
+        )
+        return self._validate_X(X, reset=True), probe, caps
 
     def _check_settings(self):
         if self.calibration not in (None, *_CALIBRATIONS):
