@@ -91,6 +91,32 @@ def test_multidimensional_unfolding_toy_with_correlation():
     np.testing.assert_allclose(d.truth_log_ratio(x), exact)
 
 
+
+@pytest.mark.parametrize("fake_density", ["simulation", "sample"])
+def test_unfolding_toy_fake_density(fake_density):
+    """The fakes follow the simulation's detector-level density, or each sample's own one (then
+    the purity is 1 - fake_rate at every x in both samples)."""
+    d = make_gaussian_unfolding(60_000, efficiency=0.9, fake_rate=0.2, fake_density=fake_density,
+                                random_state=2)
+    nat_fakes = d.nature_reco[~d.nature_pass_truth, 0]
+    sim_fakes = d.sim_reco[~d.sim_pass_truth, 0]
+    nat_real = d.nature_reco[d.nature_pass_truth & d.nature_pass_reco, 0]
+    assert (~d.nature_pass_truth[d.nature_pass_reco]).mean() == pytest.approx(0.2, abs=0.002)
+    assert sim_fakes.mean() == pytest.approx(0.0, abs=0.02)
+    assert sim_fakes.std() == pytest.approx(np.hypot(1.0, 0.5), rel=0.02)
+    if fake_density == "simulation":
+        assert nat_fakes.mean() == pytest.approx(0.0, abs=0.02)
+        assert nat_fakes.std() == pytest.approx(np.hypot(1.0, 0.5), rel=0.02)
+    else:
+        assert nat_fakes.mean() == pytest.approx(nat_real.mean(), abs=0.02)
+        assert nat_fakes.std() == pytest.approx(np.hypot(0.8, 0.5), rel=0.02)
+        # the same purity in every region of x
+        x = d.nature_reco[d.nature_pass_reco, 0]
+        fake = ~d.nature_pass_truth[d.nature_pass_reco]
+        for lo, hi in ((-3, -1), (-1, 0), (0, 1), (1, 3)):
+            inside = (x > lo) & (x < hi)
+            assert fake[inside].mean() == pytest.approx(0.2, abs=0.02)
+
 @pytest.mark.parametrize(
     "call,match",
     [
@@ -104,6 +130,7 @@ def test_multidimensional_unfolding_toy_with_correlation():
         (lambda: make_gaussian_unfolding(10, efficiency=0.0), "efficiency"),
         (lambda: make_gaussian_unfolding(10, fake_rate=1.0), "fake_rate"),
         (lambda: make_gaussian_unfolding(10, smearing=-0.1), "smearing"),
+        (lambda: make_gaussian_unfolding(10, fake_density="nature"), "'simulation' or 'sample'"),
         (lambda: make_gaussian_unfolding(10, n_features=3, correlation=-0.7), "correlation"),
         (lambda: make_gaussian_mixtures(10, mean=np.inf), "mean must be a finite number"),
         (lambda: make_gaussian_unfolding(10, sim_mean=np.nan), "sim_mean must be a finite"),

@@ -485,6 +485,7 @@ def make_gaussian_unfolding(
     smearing=0.5,
     efficiency=1.0,
     fake_rate=0.0,
+    fake_density="simulation",
     fill_value=np.nan,
     random_state=None,
 ):
@@ -521,6 +522,16 @@ def make_gaussian_unfolding(
         Probability that a truth event is reconstructed.
     fake_rate : float, default=0.0
         Fraction of fakes among the detector-level events, in [0, 1).
+    fake_density : {"simulation", "sample"}, default="simulation"
+        The detector-level density of the fakes. ``"simulation"``: the simulation's, in nature
+        too, so nature's purity (the fraction of detector-level events with a truth partner at a
+        given ``x``) differs from the simulation's. ``"sample"``: each sample's own density of
+        reconstructed true events, so the purity is ``1 - fake_rate`` at every ``x`` in both
+        samples. The purity correction of iterative Bayesian unfolding and OmniFold's step 2b
+        assume the simulation's purity holds in nature: with ``"sample"`` the EM recursion of the
+        fake-free toy is their exact answer; with ``"simulation"`` they converge elsewhere (for
+        the default Gaussians, 10% fakes and efficiency 0.9: mean 0.180 and std 0.825 at 8
+        iterations, against 0.200 and 0.800).
     fill_value : float, default=nan
         Value put in the rows of the missing side (truth of fakes, detector level of lost events).
     random_state : int, RandomState instance or None, default=None
@@ -567,6 +578,10 @@ def make_gaussian_unfolding(
     fake_rate = float(fake_rate)
     if not (0.0 <= fake_rate < 1.0):
         raise ValueError(f"fake_rate must lie in [0, 1); got {fake_rate!r}.")
+    if fake_density not in ("simulation", "sample"):
+        raise ValueError(
+            f"fake_density must be 'simulation' or 'sample'; got {fake_density!r}."
+        )
     correlation = float(correlation)
     low = -1.0 / (n_features - 1) if n_features > 1 else -1.0
     if n_features > 1 and not (low < correlation < 1.0):
@@ -590,7 +605,11 @@ def make_gaussian_unfolding(
         reco = truth + rng.normal(0.0, smearing, size=truth.shape)
         passed = rng.uniform(size=n) < efficiency
         n_fake = int(round(fake_rate * passed.sum() / (1.0 - fake_rate))) if fake_rate else 0
-        fakes = rng.normal(float(sim_mean), reco_scale, size=(n_fake, n_features))
+        if fake_density == "simulation":
+            fakes = rng.normal(float(sim_mean), reco_scale, size=(n_fake, n_features))
+        else:  # the sample's own detector-level density of true events
+            fakes = rng.multivariate_normal(mu, cov, size=n_fake)
+            fakes = fakes + rng.normal(0.0, smearing, size=fakes.shape)
         truth = np.concatenate([truth, np.full((n_fake, n_features), fill_value)])
         reco = np.concatenate([np.where(passed[:, None], reco, fill_value), fakes])
         pass_truth = np.concatenate([np.ones(n, dtype=bool), np.zeros(n_fake, dtype=bool)])
