@@ -637,6 +637,27 @@ def test_omnifold_four_dimensions(seed):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, pytest.param(2, marks=pytest.mark.xfail(
+    strict=True,
+    reason="measured at 100k: std 0.0109 and correlation 0.0221 off the exact recursion (means "
+    "0.0100), just past the 0.01 / 0.02 bounds; at 100k the spread over seeds is comparable to "
+    "the bounds (the quadratic backend's stds reached 0.0091 there too, hence its 200k)"))])
+def test_omnifold_four_dimensions_mlp(seed):
+    """The 4-D toy with a general-purpose network: ``mlp`` trained for 20 epochs on a cosine
+    schedule (``patience=None``, batch 512, lr 2e-3), 100k events, about 22 minutes per seed on
+    the loaded 2-core machine. Measured (seeds 0 / 1 / 2): largest deviations of the means
+    0.0089 / 0.0035 / 0.0100, of the stds 0.0076 / 0.0082 / 0.0109, of the correlations
+    0.0070 / 0.0136 / 0.0221 -- seed 2 just outside the bounds. With the default early stopping
+    (seed 0) the means were up to 0.017 low: the nets stop underfitted and each iteration moves
+    the weights too little."""
+    pytest.importorskip("torch")
+    from sklhep.backends.torch_nets import MLPClassifier
+
+    backend = MLPClassifier(batch_size=512, max_epochs=20, patience=None, lr=2e-3)
+    _check_four_dimensions(_four_dimensions(backend, 100000, seed))
+
+
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="measured at 100k events, k=4 (seeds 0 / 1): the default bdt's correlations are "
