@@ -91,7 +91,6 @@ def test_multidimensional_unfolding_toy_with_correlation():
     np.testing.assert_allclose(d.truth_log_ratio(x), exact)
 
 
-
 @pytest.mark.parametrize("fake_density", ["simulation", "sample"])
 def test_unfolding_toy_fake_density(fake_density):
     """The fakes follow the simulation's detector-level density, or each sample's own one (then
@@ -116,6 +115,7 @@ def test_unfolding_toy_fake_density(fake_density):
         for lo, hi in ((-3, -1), (-1, 0), (0, 1), (1, 3)):
             inside = (x > lo) & (x < hi)
             assert fake[inside].mean() == pytest.approx(0.2, abs=0.02)
+
 
 @pytest.mark.parametrize(
     "call,match",
